@@ -1,0 +1,94 @@
+import { ConfigError } from "./errors.js";
+
+/** Token API dialects the refresher speaks. */
+export const DIALECTS = ["iot", "oauth2"] as const;
+export type DialectName = (typeof DIALECTS)[number];
+
+/** Everything a refresh run is configured with; see the README's configuration table. */
+export interface RefresherConfig {
+  /** Credential name: the `Credential` metric dimension and the event's `credential`. */
+  readonly credentialName: string;
+  readonly dialect: DialectName;
+  /** Secrets Manager id (name or ARN) of the client secret (read only). */
+  readonly clientSecretId: string;
+  /** Secrets Manager id (name or ARN) of the token secret (read and written). */
+  readonly tokenSecretId: string;
+  /** Platform base URL, e.g. `https://iot.example.com:8743` (IoT) or the OAuth2 server's origin. */
+  readonly endpointUrl: string;
+  /** OAuth2 token path or absolute URL, resolved against `endpointUrl`. */
+  readonly oauth2TokenPath: string;
+  /** OAuth2 lifetime assumed when a token response has no `expires_in`. */
+  readonly defaultExpiresInSeconds: number;
+  /** Refresh when the access token has this many seconds left or fewer. */
+  readonly refreshWindowSeconds: number;
+  /** Timeout of one HTTP attempt. */
+  readonly httpTimeoutMs: number;
+  /** The whole run (all attempts and backoff) ends within this budget. */
+  readonly runBudgetMs: number;
+  /** A run's lease on the token secret; a crashed run's lease expires after this. */
+  readonly leaseSeconds: number;
+  readonly metricsNamespace: string;
+  /** EventBridge bus for `Token Refreshed` / `Token Refresh Failed`; empty string disables events. */
+  readonly eventBusName: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function required(env: Env, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(`environment variable ${name} is required`);
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`environment variable ${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) {
+    throw new ConfigError(`environment variable ${name} must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function httpsUrl(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`environment variable ${name} is not a URL: "${value}"`);
+  }
+  if (url.protocol !== "https:") throw new ConfigError(`environment variable ${name} must use https://, got "${url.protocol}"`);
+  return value.replace(/\/+$/, "");
+}
+
+export function loadConfig(env: Env = process.env): RefresherConfig {
+  const dialect = (env.TOKEN_DIALECT?.trim() || "iot") as DialectName;
+  if (!DIALECTS.includes(dialect)) {
+    throw new ConfigError(`environment variable TOKEN_DIALECT must be one of ${DIALECTS.join(", ")}, got "${dialect}"`);
+  }
+  const runBudgetMs = integer(env, "RUN_BUDGET_MS", 25_000, 1_000, 600_000);
+  const httpTimeoutMs = integer(env, "HTTP_TIMEOUT_MS", 5_000, 100, 120_000);
+  if (httpTimeoutMs > runBudgetMs) {
+    throw new ConfigError(`HTTP_TIMEOUT_MS (${httpTimeoutMs}) must not exceed RUN_BUDGET_MS (${runBudgetMs})`);
+  }
+  const leaseSeconds = integer(env, "LEASE_SECONDS", 120, 1, 3_600);
+  if (leaseSeconds * 1000 <= runBudgetMs) {
+    throw new ConfigError(`LEASE_SECONDS (${leaseSeconds}) must be longer than RUN_BUDGET_MS (${runBudgetMs} ms)`);
+  }
+  return {
+    credentialName: required(env, "CREDENTIAL_NAME"),
+    dialect,
+    clientSecretId: required(env, "CLIENT_SECRET_ID"),
+    tokenSecretId: required(env, "TOKEN_SECRET_ID"),
+    endpointUrl: httpsUrl("ENDPOINT_URL", required(env, "ENDPOINT_URL")),
+    oauth2TokenPath: env.OAUTH2_TOKEN_PATH?.trim() || "/api/v1/oauth2/token",
+    defaultExpiresInSeconds: integer(env, "DEFAULT_EXPIRES_IN_SECONDS", 3_600, 60, 31_536_000),
+    refreshWindowSeconds: integer(env, "REFRESH_WINDOW_SECONDS", 900, 0, 86_400),
+    httpTimeoutMs,
+    runBudgetMs,
+    leaseSeconds,
+    metricsNamespace: env.METRICS_NAMESPACE?.trim() || "TokenRefresher",
+    eventBusName: env.EVENT_BUS_NAME?.trim() ?? "default",
+  };
+}

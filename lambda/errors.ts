@@ -1,0 +1,81 @@
+/**
+ * Every failure a refresh run can meet, as small named classes. `outcome` is the metric and event
+ * name on-call sees; `retryable` says whether the run may try the call again within its budget.
+ * Messages never contain a token, secret or key: they name fields and codes only.
+ */
+export type FailureOutcome = "CredentialRejected" | "AppFrozen" | "RefreshFailed";
+
+export interface RefreshErrorDetails {
+  readonly outcome?: FailureOutcome;
+  readonly retryable?: boolean;
+  readonly httpStatus?: number;
+  readonly errorCode?: string;
+  readonly cause?: unknown;
+}
+
+export class RefreshError extends Error {
+  override readonly name: string = "RefreshError";
+  readonly outcome: FailureOutcome;
+  readonly retryable: boolean;
+  readonly httpStatus?: number;
+  readonly errorCode?: string;
+
+  constructor(message: string, details: RefreshErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.outcome = details.outcome ?? "RefreshFailed";
+    this.retryable = details.retryable ?? false;
+    this.httpStatus = details.httpStatus;
+    this.errorCode = details.errorCode;
+  }
+}
+
+/** Environment configuration is missing or invalid. */
+export class ConfigError extends RefreshError {
+  override readonly name = "ConfigError";
+}
+
+/** A secret's content is not what the schema says; `field` names the offending field. */
+export class SecretFormatError extends RefreshError {
+  override readonly name = "SecretFormatError";
+  constructor(
+    readonly secretRole: "client secret" | "token secret",
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`${secretRole}: ${field} ${problem}`);
+  }
+}
+
+/** The platform answered with an error status (IoT `error_code` or OAuth2 `error`). */
+export class PlatformError extends RefreshError {
+  override readonly name = "PlatformError";
+}
+
+/** The platform answered 200 but the body is not a valid token response. Nothing is written. */
+export class ProtocolError extends RefreshError {
+  override readonly name = "ProtocolError";
+}
+
+/** Connect, TLS, timeout or reset: the request may or may not have reached the platform. */
+export class NetworkError extends RefreshError {
+  override readonly name = "NetworkError";
+  constructor(message: string, cause?: unknown) {
+    super(message, { retryable: true, cause });
+  }
+}
+
+/** An OAuth2 credential has no refresh token yet: a person must authorize once. */
+export class NeedsInitialRefreshTokenError extends RefreshError {
+  override readonly name = "NeedsInitialRefreshTokenError";
+}
+
+/** The token secret moved under this run (compare-and-swap lost) and the new pair could not be made current. */
+export class WriteConflictError extends RefreshError {
+  override readonly name = "WriteConflictError";
+}
+
+/** Short, secret-free description of any thrown value, for logs and events. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,46 @@
+import { RefreshError } from "../errors.js";
+import type { Deadline } from "./deadline.js";
+
+export interface RetryPolicy {
+  readonly maxAttempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Don't start an attempt with less time than this left in the budget. */
+  readonly minAttemptMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 300, maxDelayMs: 3_000, minAttemptMs: 500 };
+
+export interface RetryEnvironment {
+  readonly deadline: Deadline;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly random: () => number;
+  readonly policy: RetryPolicy;
+  /** Called before every attempt, so the run can count its API calls. */
+  readonly onAttempt: () => void;
+}
+
+/**
+ * Runs `attempt` until it succeeds, fails with a non-retryable error, runs out of attempts, or the
+ * next backoff would leave too little of the budget. Backoff is exponential with full jitter.
+ */
+export async function withRetry<T>(attempt: () => Promise<T>, env: RetryEnvironment): Promise<T> {
+  for (let attemptNo = 1; ; attemptNo++) {
+    env.onAttempt();
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof RefreshError) || !error.retryable) throw error;
+      const delay = Math.round(env.random() * Math.min(env.policy.maxDelayMs, env.policy.baseDelayMs * 2 ** (attemptNo - 1)));
+      const outOfTime = env.deadline.remainingMs() < delay + env.policy.minAttemptMs;
+      if (attemptNo >= env.policy.maxAttempts || outOfTime) {
+        throw new RefreshError(`${error.message} (gave up after ${attemptNo} attempt${attemptNo > 1 ? "s" : ""}${outOfTime ? ", run time budget spent" : ""})`, {
+          httpStatus: error.httpStatus,
+          errorCode: error.errorCode,
+          cause: error,
+        });
+      }
+      await env.sleep(delay);
+    }
+  }
+}

@@ -1,0 +1,129 @@
+import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import type { FailureOutcome } from "../errors.js";
+
+export type RunOutcome = "Refreshed" | "Skipped" | FailureOutcome;
+
+/** What one refresh run did: the single source of its metrics, log line and event. Never holds a token. */
+export interface RefreshResult {
+  readonly credential: string;
+  readonly outcome: RunOutcome;
+  /** Why, in a word: refreshed, logged-in, completed-pending, not-due, busy, superseded, or the error class. */
+  readonly reason: string;
+  /** HTTP attempts made against the token API. */
+  readonly apiCalls: number;
+  readonly durationMs: number;
+  readonly tokenSecretArn?: string;
+  readonly versionId?: string;
+  readonly expiresAt?: string;
+  /** Seconds of validity left on the access token stored after the run, when known. */
+  readonly ttlSeconds?: number;
+  readonly httpStatus?: number;
+  readonly errorCode?: string;
+  readonly message?: string;
+}
+
+/** Metric names alarms and dashboards depend on (spec: telemetry contract). */
+export const METRIC = {
+  succeeded: "RefreshSucceeded",
+  skipped: "RefreshSkipped",
+  failed: "RefreshFailed",
+  credentialRejected: "CredentialRejected",
+  appFrozen: "AppFrozen",
+  accessTokenTtl: "AccessTokenTtl",
+  duration: "RefreshDuration",
+} as const;
+export const DIMENSION = "Credential";
+export const EVENT_SOURCE = "token-refresher";
+export const EVENT_REFRESHED = "Token Refreshed";
+export const EVENT_FAILED = "Token Refresh Failed";
+
+export interface TelemetryOptions {
+  readonly namespace: string;
+  /** Bus name or ARN; empty disables events. */
+  readonly eventBusName: string;
+  readonly events: EventBridgeClient;
+  /** Where the EMF log line goes; stdout in Lambda, where CloudWatch extracts the metrics. */
+  readonly write?: (line: string) => void;
+}
+
+/**
+ * Reports a run: one JSON line on stdout that is both the structured log line and a CloudWatch
+ * Embedded Metric Format document (dimension `Credential` only), and an EventBridge event.
+ */
+export class Telemetry {
+  private readonly write: (line: string) => void;
+
+  constructor(private readonly options: TelemetryOptions) {
+    this.write = options.write ?? ((line) => process.stdout.write(line));
+  }
+
+  async report(result: RefreshResult, now: Date = new Date()): Promise<void> {
+    this.write(`${JSON.stringify(this.emfLine(result, now))}\n`);
+    await this.publish(result);
+  }
+
+  emfLine(result: RefreshResult, now: Date): Record<string, unknown> {
+    const failed = result.outcome !== "Refreshed" && result.outcome !== "Skipped";
+    const values: Record<string, number> = {
+      [METRIC.succeeded]: result.outcome === "Refreshed" ? 1 : 0,
+      [METRIC.skipped]: result.outcome === "Skipped" ? 1 : 0,
+      [METRIC.failed]: failed ? 1 : 0,
+      [METRIC.credentialRejected]: result.outcome === "CredentialRejected" ? 1 : 0,
+      [METRIC.appFrozen]: result.outcome === "AppFrozen" ? 1 : 0,
+      [METRIC.duration]: result.durationMs,
+    };
+    // A missing AccessTokenTtl is itself a signal (the dead-man's switch alarm treats it as breaching).
+    if (result.ttlSeconds !== undefined) values[METRIC.accessTokenTtl] = result.ttlSeconds;
+    const unit = (name: string) => (name === METRIC.duration ? "Milliseconds" : name === METRIC.accessTokenTtl ? "Seconds" : "Count");
+    return {
+      _aws: {
+        Timestamp: now.getTime(),
+        CloudWatchMetrics: [
+          {
+            Namespace: this.options.namespace,
+            Dimensions: [[DIMENSION]],
+            Metrics: Object.keys(values).map((name) => ({ Name: name, Unit: unit(name) })),
+          },
+        ],
+      },
+      level: failed ? "ERROR" : "INFO",
+      message: `refresh run: ${result.outcome} (${result.reason})`,
+      [DIMENSION]: result.credential,
+      ...result,
+      ...values,
+    };
+  }
+
+  private async publish(result: RefreshResult): Promise<void> {
+    if (!this.options.eventBusName || result.outcome === "Skipped") return;
+    const detail =
+      result.outcome === "Refreshed"
+        ? { credential: result.credential, tokenSecretArn: result.tokenSecretArn, versionId: result.versionId, expiresAt: result.expiresAt }
+        : {
+            credential: result.credential,
+            outcome: result.outcome,
+            httpStatus: result.httpStatus ?? null,
+            errorCode: result.errorCode ?? null,
+            message: result.message ?? result.reason,
+          };
+    try {
+      const answer = await this.options.events.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: this.options.eventBusName,
+              Source: EVENT_SOURCE,
+              DetailType: result.outcome === "Refreshed" ? EVENT_REFRESHED : EVENT_FAILED,
+              Detail: JSON.stringify(detail),
+            },
+          ],
+        }),
+      );
+      if (answer.FailedEntryCount) throw new Error(answer.Entries?.[0]?.ErrorCode ?? "entry failed");
+    } catch (error) {
+      // The tokens are already stored; a lost event must not turn the run into a failure.
+      const reason = error instanceof Error ? error.name + ": " + error.message : String(error);
+      console.warn(JSON.stringify({ level: "WARN", message: "could not publish the refresh event", credential: result.credential, reason }));
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { parseTokenDocument } from "../../lambda/secrets/token-store.js";
+
+describe("parseTokenDocument", () => {
+  it("treats an empty secret and {} as no pair yet", () => {
+    expect(parseTokenDocument("")).toEqual(expect.objectContaining({ accessToken: undefined, refreshToken: undefined }));
+    expect(parseTokenDocument("{}").refreshToken).toBeUndefined();
+  });
+
+  it.each([
+    ["not json", /token secret: SecretString is not valid JSON/],
+    ["[1,2]", /SecretString must be a JSON object/],
+    ['{"accessToken": 42}', /token secret: accessToken must be a string, got number/],
+    ['{"expiresAt": "tomorrow"}', /token secret: expiresAt must be an ISO-8601 UTC timestamp/],
+    ['{"lease": {"owner": "x"}}', /token secret: lease must have owner and until/],
+    [JSON.stringify({ refreshToken: "r".repeat(9_000) }), /refreshToken is longer than 8192 characters/],
+  ])("rejects %s with an error naming the field", (text, message) => {
+    expect(() => parseTokenDocument(text)).toThrow(message);
+  });
+
+  it("never echoes a field's value in the error", () => {
+    expect(() => parseTokenDocument('{"accessToken": ["SECRET-VALUE"]}')).toThrow(/^(?!.*SECRET-VALUE)/);
+  });
+});
