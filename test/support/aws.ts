@@ -12,6 +12,7 @@ import {
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { RefresherConfig } from "../../lambda/config.js";
 import { Telemetry } from "../../lambda/telemetry/telemetry.js";
+import { recordOutput } from "./leak-guard.js";
 
 /** Real SDK clients; test/setup-env.ts points them at the suite's moto_server. */
 export const secretsClient = () => new SecretsManagerClient({});
@@ -88,6 +89,7 @@ export class CapturedTelemetry {
       events: eventsClient(),
       write: (line) => {
         this.raw.push(line);
+        recordOutput(line);
         this.lines.push(JSON.parse(line) as Record<string, unknown>);
       },
     });

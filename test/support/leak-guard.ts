@@ -17,6 +17,11 @@ export function leakedSecrets(text: string): string[] {
   return [...sensitive].filter((value) => text.includes(value)).map((value) => `${value.slice(0, 4)}…(${value.length} chars)`);
 }
 
+/** Output a test captured instead of printing (e.g. telemetry lines), checked like stdout. */
+export function recordOutput(text: string): void {
+  output.push(text);
+}
+
 function tee(stream: NodeJS.WriteStream): void {
   const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
   const teeWrite = (chunk: unknown, ...rest: unknown[]): boolean => {
