@@ -1,3 +1,4 @@
+import { oauth2TokenUrl } from "./dialects/oauth2.js";
 import { ConfigError } from "./errors.js";
 
 /** Token API dialects the refresher speaks. */
@@ -76,13 +77,17 @@ export function loadConfig(env: Env = process.env): RefresherConfig {
   if (leaseSeconds * 1000 <= runBudgetMs) {
     throw new ConfigError(`LEASE_SECONDS (${leaseSeconds}) must be longer than RUN_BUDGET_MS (${runBudgetMs} ms)`);
   }
+  const endpointUrl = httpsUrl("ENDPOINT_URL", required(env, "ENDPOINT_URL"));
+  const oauth2TokenPath = env.OAUTH2_TOKEN_PATH?.trim() || "/api/v1/oauth2/token";
+  // Fail the cold start, not every run, on a token path that makes no https URL.
+  if (dialect === "oauth2") oauth2TokenUrl(endpointUrl, oauth2TokenPath);
   return {
     credentialName: required(env, "CREDENTIAL_NAME"),
     dialect,
     clientSecretId: required(env, "CLIENT_SECRET_ID"),
     tokenSecretId: required(env, "TOKEN_SECRET_ID"),
-    endpointUrl: httpsUrl("ENDPOINT_URL", required(env, "ENDPOINT_URL")),
-    oauth2TokenPath: env.OAUTH2_TOKEN_PATH?.trim() || "/api/v1/oauth2/token",
+    endpointUrl,
+    oauth2TokenPath,
     defaultExpiresInSeconds: integer(env, "DEFAULT_EXPIRES_IN_SECONDS", 3_600, 60, 31_536_000),
     refreshWindowSeconds: integer(env, "REFRESH_WINDOW_SECONDS", 900, 0, 86_400),
     httpTimeoutMs,

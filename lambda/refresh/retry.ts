@@ -30,7 +30,7 @@ export async function withRetry<T>(attempt: () => Promise<T>, env: RetryEnvironm
     try {
       return await attempt();
     } catch (error) {
-      if (!(error instanceof RefreshError) || !error.retryable) throw error;
+      if (!(error instanceof RefreshError) || !error.retryable) throw afterLostAttempts(error, attemptNo);
       const delay = Math.round(env.random() * Math.min(env.policy.maxDelayMs, env.policy.baseDelayMs * 2 ** (attemptNo - 1)));
       const outOfTime = env.deadline.remainingMs() < delay + env.policy.minAttemptMs;
       if (attemptNo >= env.policy.maxAttempts || outOfTime) {
@@ -43,4 +43,14 @@ export async function withRetry<T>(attempt: () => Promise<T>, env: RetryEnvironm
       await env.sleep(delay);
     }
   }
+}
+
+/**
+ * A rejection that follows failed attempts may be caused by them: the platform can have rotated the
+ * refresh token on an attempt whose answer was lost. Say so, for on-call.
+ */
+function afterLostAttempts(error: unknown, attemptNo: number): unknown {
+  if (attemptNo === 1 || !(error instanceof RefreshError) || error.outcome !== "CredentialRejected") return error;
+  error.message += ` (on attempt ${attemptNo}, after ${attemptNo - 1} failed: the platform may have rotated the refresh token on an attempt whose answer was lost; strict OAuth2 servers then revoke the grant)`;
+  return error;
 }

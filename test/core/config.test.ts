@@ -36,6 +36,7 @@ describe("loadConfig", () => {
     [{ REFRESH_WINDOW_SECONDS: "15m" }, /REFRESH_WINDOW_SECONDS must be a whole number/],
     [{ HTTP_TIMEOUT_MS: "30000", RUN_BUDGET_MS: "10000" }, /HTTP_TIMEOUT_MS \(30000\) must not exceed RUN_BUDGET_MS/],
     [{ LEASE_SECONDS: "10", RUN_BUDGET_MS: "20000" }, /LEASE_SECONDS \(10\) must be longer than RUN_BUDGET_MS/],
+    [{ TOKEN_DIALECT: "oauth2", OAUTH2_TOKEN_PATH: "http://auth.example.com/token" }, /OAUTH2_TOKEN_PATH must use https/],
   ])("rejects %o with an error naming the variable", (override, message) => {
     expect(() => loadConfig({ ...base, ...override })).toThrow(message);
   });

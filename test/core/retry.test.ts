@@ -41,6 +41,17 @@ describe("withRetry", () => {
     expect(attempts()).toBe(1);
   });
 
+  it("says when a credential rejection follows failed attempts (a lost answer may have used the refresh token)", async () => {
+    const { env } = environment(60_000);
+    let calls = 0;
+    const error = await withRetry(
+      () => Promise.reject(++calls === 1 ? new NetworkError("reset") : new PlatformError("invalid_grant", { outcome: "CredentialRejected" })),
+      env,
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({ outcome: "CredentialRejected" });
+    expect((error as Error).message).toMatch(/^invalid_grant \(on attempt 2, after 1 failed: the platform may have rotated the refresh token/);
+  });
+
   it("gives up after maxAttempts as RefreshFailed, keeping status and code", async () => {
     const { env, attempts } = environment(60_000);
     const throttled = new PlatformError("IoT refreshToken answered HTTP 403", { retryable: true, httpStatus: 403, errorCode: "1010009" });
