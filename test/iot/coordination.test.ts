@@ -119,6 +119,31 @@ describe("one refresh per credential at a time (spec step 3)", () => {
   });
 });
 
+describe("idempotent write (ClientRequestToken)", () => {
+  it("a PutSecretValue whose answer is lost is retried by the SDK without creating a second pair version", async () => {
+    const { f, seeded } = await due();
+    const flaky = new SecretsManagerClient({});
+    let puts = 0;
+    // Below the SDK's retry step: the request reaches moto, then the answer is "lost" once.
+    flaky.middlewareStack.add(
+      (next, context) => async (args) => {
+        const answer = await next(args);
+        if (context.commandName === "PutSecretValueCommand" && ++puts === 2) {
+          throw Object.assign(new Error("socket hang up"), { name: "TimeoutError", $metadata: {} });
+        }
+        return answer;
+      },
+      { step: "deserialize", name: "loseOneAnswer" },
+    );
+    const result = await f.run({ secrets: flaky });
+    expect(puts).toBeGreaterThan(2); // the lost write was sent again
+    expect(result).toMatchObject({ outcome: "Refreshed", reason: "refreshed" });
+    const newPairs = (await allVersions(f.config.tokenSecretId)).filter((v) => v.json.accessToken && v.json.accessToken !== seeded.accessToken);
+    expect(newPairs).toHaveLength(1);
+    expect(await f.storedPairIsCurrent()).toBe(true);
+  });
+});
+
 describe("bad secret content", () => {
   it("a malformed token secret is a clear RefreshFailed and stays untouched", async () => {
     fixture = await IotFixture.start({ tokenSecret: '{"accessToken": 42, "refreshToken": "x"}' });
