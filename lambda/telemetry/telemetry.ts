@@ -1,5 +1,8 @@
 import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { FailureOutcome } from "../errors.js";
+import { DIMENSION, EVENT_FAILED, EVENT_REFRESHED, EVENT_SOURCE, METRIC } from "./names.js";
+
+export { DIMENSION, EVENT_FAILED, EVENT_REFRESHED, EVENT_SOURCE, METRIC };
 
 export type RunOutcome = "Refreshed" | "Skipped" | FailureOutcome;
 
@@ -21,21 +24,6 @@ export interface RefreshResult {
   readonly errorCode?: string;
   readonly message?: string;
 }
-
-/** Metric names alarms and dashboards depend on (spec: telemetry contract). */
-export const METRIC = {
-  succeeded: "RefreshSucceeded",
-  skipped: "RefreshSkipped",
-  failed: "RefreshFailed",
-  credentialRejected: "CredentialRejected",
-  appFrozen: "AppFrozen",
-  accessTokenTtl: "AccessTokenTtl",
-  duration: "RefreshDuration",
-} as const;
-export const DIMENSION = "Credential";
-export const EVENT_SOURCE = "token-refresher";
-export const EVENT_REFRESHED = "Token Refreshed";
-export const EVENT_FAILED = "Token Refresh Failed";
 
 export interface TelemetryOptions {
   readonly namespace: string;

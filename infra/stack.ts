@@ -1,0 +1,88 @@
+import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import * as events from "aws-cdk-lib/aws-events";
+import * as kms from "aws-cdk-lib/aws-kms";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import * as sns from "aws-cdk-lib/aws-sns";
+import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import type { Construct } from "constructs";
+import type { AppConfig, CredentialConfig } from "./config.js";
+import { TokenRefresher } from "./token-refresher.js";
+
+export interface TokenRefresherStackProps extends StackProps {
+  readonly config: AppConfig;
+}
+
+/** One stack, one on-call topic, one {@link TokenRefresher} per configured credential. */
+export class TokenRefresherStack extends Stack {
+  readonly alarmTopic: sns.ITopic;
+  readonly refreshers: readonly TokenRefresher[];
+
+  constructor(scope: Construct, id: string, props: TokenRefresherStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    if (config.alarmTopicArn) {
+      this.alarmTopic = sns.Topic.fromTopicArn(this, "AlarmTopic", config.alarmTopicArn);
+    } else {
+      this.alarmTopic = new sns.Topic(this, "AlarmTopic", { displayName: "token-refresher alarms", enforceSSL: true });
+      new CfnOutput(this, "AlarmTopicArn", { value: this.alarmTopic.topicArn, description: "SNS topic of every token-refresher alarm" });
+    }
+    if (config.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(config.alarmEmail));
+
+    this.refreshers = config.credentials.map((credential) => this.addCredential(credential, config));
+  }
+
+  private addCredential(c: CredentialConfig, config: AppConfig): TokenRefresher {
+    const id = c.name;
+    const key = c.kmsKeyArn ? kms.Key.fromKeyArn(this, `${id}-Key`, c.kmsKeyArn) : undefined;
+    const importSecret = (kind: "Client" | "Token", arn?: string, name?: string) => {
+      if (arn) return secretsmanager.Secret.fromSecretAttributes(this, `${id}-${kind}Secret`, { secretCompleteArn: arn, encryptionKey: key });
+      if (name) {
+        const secretPartialArn = this.formatArn({ service: "secretsmanager", resource: "secret", resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+        return secretsmanager.Secret.fromSecretAttributes(this, `${id}-${kind}Secret`, { secretPartialArn, encryptionKey: key });
+      }
+      return undefined;
+    };
+    const clientSecret = importSecret("Client", c.clientSecretArn, c.clientSecretName);
+    const tokenSecret = importSecret("Token", c.tokenSecretArn, c.tokenSecretName);
+    const eventBus = c.eventBusName
+      ? c.eventBusName.startsWith("arn:")
+        ? events.EventBus.fromEventBusArn(this, `${id}-EventBus`, c.eventBusName)
+        : events.EventBus.fromEventBusName(this, `${id}-EventBus`, c.eventBusName)
+      : undefined;
+
+    const refresher = new TokenRefresher(this, id, {
+      credentialName: c.name,
+      dialect: c.dialect,
+      endpointUrl: c.endpointUrl,
+      oauth2TokenPath: c.oauth2TokenPath,
+      oauth2DefaultExpiresIn: c.oauth2DefaultExpiresInSeconds === undefined ? undefined : Duration.seconds(c.oauth2DefaultExpiresInSeconds),
+      schedule: c.scheduleMinutes === undefined ? undefined : events.Schedule.rate(Duration.minutes(c.scheduleMinutes)),
+      refreshWindow: c.refreshWindowMinutes === undefined ? undefined : Duration.minutes(c.refreshWindowMinutes),
+      accessTokenTtlThreshold: c.accessTokenTtlThresholdMinutes === undefined ? undefined : Duration.minutes(c.accessTokenTtlThresholdMinutes),
+      timeout: c.timeoutSeconds === undefined ? undefined : Duration.seconds(c.timeoutSeconds),
+      httpTimeout: c.httpTimeoutMs === undefined ? undefined : Duration.millis(c.httpTimeoutMs),
+      clientSecret,
+      tokenSecret,
+      // Only for secrets the construct creates; imported ones carry the key themselves.
+      encryptionKey: clientSecret && tokenSecret ? undefined : key,
+      alarmTopic: this.alarmTopic,
+      reservedConcurrency: c.reservedConcurrency,
+      memorySize: c.memorySize,
+      logRetention: c.logRetentionDays,
+      metricsNamespace: config.metricsNamespace,
+      eventBus,
+    });
+
+    new CfnOutput(this, `${id}-ClientSecretArn`, {
+      value: refresher.clientSecret.secretArn,
+      description: `${c.name}: client secret (fill it: aws secretsmanager put-secret-value --secret-id <this> --secret-string file://client.json)`,
+    });
+    new CfnOutput(this, `${id}-TokenSecretArn`, { value: refresher.tokenSecret.secretArn, description: `${c.name}: token secret consumers read (AWSCURRENT)` });
+    new CfnOutput(this, `${id}-FunctionName`, {
+      value: refresher.function.functionName,
+      description: `${c.name}: refresher function (force a refresh: aws lambda invoke --function-name <this> --payload '{"force":true}' out.json)`,
+    });
+    return refresher;
+  }
+}

@@ -1,0 +1,16 @@
+// The telemetry contract's names, in a module without imports so the CDK app can share them cheaply.
+
+/** Metric names alarms and dashboards depend on (spec: telemetry contract). */
+export const METRIC = {
+  succeeded: "RefreshSucceeded",
+  skipped: "RefreshSkipped",
+  failed: "RefreshFailed",
+  credentialRejected: "CredentialRejected",
+  appFrozen: "AppFrozen",
+  accessTokenTtl: "AccessTokenTtl",
+  duration: "RefreshDuration",
+} as const;
+export const DIMENSION = "Credential";
+export const EVENT_SOURCE = "token-refresher";
+export const EVENT_REFRESHED = "Token Refreshed";
+export const EVENT_FAILED = "Token Refresh Failed";

@@ -1,0 +1,69 @@
+// cfn-lint on the synthesized templates: the default app and every construct option at once.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Duration } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import * as kms from "aws-cdk-lib/aws-kms";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import { describe, expect, it } from "vitest";
+import { parseAppConfig } from "../../infra/config.js";
+import { TokenRefresherStack } from "../../infra/stack.js";
+import { TokenRefresher } from "../../infra/token-refresher.js";
+import { ENV, allStrings, newApp, newStack } from "./support.js";
+
+interface Lint {
+  code: number | null;
+  output: string;
+}
+
+function cfnLint(files: string[]): Promise<Lint> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("cfn-lint", ["--format", "parseable", ...files], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.once("error", (error: NodeJS.ErrnoException) =>
+      reject(error.code === "ENOENT" ? new Error("cfn-lint was not found on PATH: install it with  pip install cfn-lint") : error),
+    );
+    child.once("close", (code) => resolve({ code, output }));
+  });
+}
+
+describe("cfn-lint", () => {
+  it("finds nothing in the synthesized templates (default, and every option combined)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "token-refresher-lint-"));
+    try {
+      // Default app configuration.
+      const app = newApp();
+      const config = parseAppConfig({ credentials: [{ name: "example-iot", endpointUrl: "https://iot.example.com:8743" }] }, "test");
+      const defaultStack = new TokenRefresherStack(app, "Default", { config });
+      // Everything at once: two dialects, CMK, imported secrets, e-mail, custom schedule.
+      const stack = newStack(app, "Everything");
+      const key = new kms.Key(stack, "Key", { enableKeyRotation: true });
+      new TokenRefresher(stack, "Iot", { credentialName: "iot", endpointUrl: "https://iot.example.com:8743", encryptionKey: key, alarmEmail: "oncall@example.com" });
+      new TokenRefresher(stack, "OAuth", {
+        credentialName: "oauth",
+        dialect: "oauth2",
+        endpointUrl: "https://auth.example.com",
+        oauth2TokenPath: "/oauth2/token",
+        refreshWindow: Duration.minutes(30),
+        reservedConcurrency: false,
+        clientSecret: secretsmanager.Secret.fromSecretNameV2(stack, "Client", "oauth/client"),
+        tokenSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, "Token", `arn:aws:secretsmanager:${ENV.region}:${ENV.account}:secret:oauth/token-AbCdEf`),
+      });
+      const files = [defaultStack, stack].map((s) => {
+        const file = join(dir, `${s.stackName}.template.json`);
+        writeFileSync(file, JSON.stringify(Template.fromStack(s).toJSON(), null, 1));
+        return file;
+      });
+      for (const file of files) expect(allStrings(JSON.parse(readFileSync(file, "utf8"))).join("\n")).not.toMatch(/PRIVATE KEY/);
+
+      const lint = await cfnLint(files);
+      expect(lint.code, `cfn-lint findings:\n${lint.output}`).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
