@@ -34,11 +34,9 @@ export async function withRetry<T>(attempt: () => Promise<T>, env: RetryEnvironm
       const delay = Math.round(env.random() * Math.min(env.policy.maxDelayMs, env.policy.baseDelayMs * 2 ** (attemptNo - 1)));
       const outOfTime = env.deadline.remainingMs() < delay + env.policy.minAttemptMs;
       if (attemptNo >= env.policy.maxAttempts || outOfTime) {
-        throw new RefreshError(`${error.message} (gave up after ${attemptNo} attempt${attemptNo > 1 ? "s" : ""}${outOfTime ? ", run time budget spent" : ""})`, {
-          httpStatus: error.httpStatus,
-          errorCode: error.errorCode,
-          cause: error,
-        });
+        // The last error itself (its class names the failure), marked final: the run ends here.
+        error.message += ` (gave up after ${attemptNo} attempt${attemptNo > 1 ? "s" : ""}${outOfTime ? ", run time budget spent" : ""})`;
+        throw error;
       }
       await env.sleep(delay);
     }

@@ -57,6 +57,7 @@ describe("withRetry", () => {
     const throttled = new PlatformError("IoT refreshToken answered HTTP 403", { retryable: true, httpStatus: 403, errorCode: "1010009" });
     const error = await withRetry(() => Promise.reject(throttled), env).catch((e: unknown) => e);
     expect(attempts()).toBe(DEFAULT_RETRY_POLICY.maxAttempts);
+    expect(error).toBe(throttled);
     expect(error).toMatchObject({ outcome: "RefreshFailed", httpStatus: 403, errorCode: "1010009" });
     expect((error as Error).message).toMatch(/gave up after 4 attempts/);
   });

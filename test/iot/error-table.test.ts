@@ -111,7 +111,7 @@ describe("spec error table (IoT)", () => {
     const started = Date.now();
     const result = await f.run();
     const elapsed = Date.now() - started;
-    expect(result).toMatchObject({ outcome: "RefreshFailed" });
+    expect(result).toMatchObject({ outcome: "RefreshFailed", reason: "NetworkError" });
     expect(result.message).toMatch(/timed out after \d+ ms/);
     expect(elapsed).toBeLessThan(1_500 + 1_000);
     expect((await f.stored()).json.accessToken).toBe(before.json.accessToken);

@@ -83,7 +83,7 @@ describe("server errors and network failures", () => {
     c.server.failNextRequests(10, 502);
 
     const result = await c.run();
-    expect(result).toMatchObject({ outcome: "RefreshFailed", reason: "RefreshError", httpStatus: 502, errorCode: "server_error", apiCalls: 3 });
+    expect(result).toMatchObject({ outcome: "RefreshFailed", reason: "PlatformError", httpStatus: 502, errorCode: "server_error", apiCalls: 3 });
     expect(result.message).toContain("HTTP 502 server_error: injected failure (gave up after 3 attempts)");
     expect(c.server.tokenRequests).toBe(3);
     expectPairUnchanged(await c.current(), before.json);

@@ -1,0 +1,53 @@
+import type { RefresherConfig } from "../../../lambda/config.js";
+import { runRefresh } from "../../../lambda/refresh/workflow.js";
+import { Telemetry, type RefreshResult } from "../../../lambda/telemetry/telemetry.js";
+import { exitCodeForResult, type ExitCode } from "../errors.js";
+import { hintFor, outcomeLine } from "../format.js";
+import type { CliIo } from "../io.js";
+import { eventsClient, flag, fullConfig, secretsClient, type ParsedArgs } from "../settings.js";
+
+/** One run of the Lambda's workflow (`runRefresh`), from the command line. */
+export async function refreshCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
+  const config = fullConfig(args.env);
+  const result = await runWorkflow(config, args, io, flag(args, "force"));
+  return reportResult(result, config, args, io);
+}
+
+/**
+ * Runs the workflow with the CLI's clients. The EMF/log line the Lambda would print goes to
+ * stderr with --verbose (it never holds a token); the run still publishes its EventBridge event.
+ */
+export async function runWorkflow(config: RefresherConfig, args: ParsedArgs, io: CliIo, force: boolean): Promise<RefreshResult> {
+  const secrets = secretsClient(io, args.env);
+  const events = eventsClient(io, args.env);
+  const verbose = flag(args, "verbose");
+  const telemetry = new Telemetry({
+    namespace: config.metricsNamespace,
+    eventBusName: config.eventBusName,
+    events,
+    write: (line) => {
+      if (verbose) io.stderr(line);
+    },
+  });
+  try {
+    return await runRefresh(
+      { config, secrets, telemetry, ...(io.createDialect && { createDialect: io.createDialect }), ...(io.now && { now: io.now }) },
+      { force },
+    );
+  } finally {
+    if (!io.secrets) secrets.destroy();
+    if (!io.events) events.destroy();
+  }
+}
+
+export function reportResult(result: RefreshResult, config: RefresherConfig, args: ParsedArgs, io: CliIo): ExitCode {
+  const code = exitCodeForResult(result);
+  if (flag(args, "json")) {
+    io.stdout(`${JSON.stringify({ ...result, exitCode: code }, null, 2)}\n`);
+  } else {
+    io.stdout(`${config.credentialName}: ${outcomeLine(result)}\n`);
+  }
+  const hint = hintFor(result, config.dialect);
+  if (hint) io.stderr(`hint: ${hint}\n`);
+  return code;
+}

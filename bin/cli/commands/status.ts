@@ -1,0 +1,115 @@
+import { TokenStore, type TokenVersion } from "../../../lambda/secrets/token-store.js";
+import { CliError, EXIT, type ExitCode } from "../errors.js";
+import { formatDuration } from "../format.js";
+import type { CliIo } from "../io.js";
+import { flag, secretsClient, type ParsedArgs } from "../settings.js";
+
+/** What `status` reports. By construction it holds no token value: only presence flags and times. */
+export interface TokenStatus {
+  readonly credential?: string;
+  readonly tokenSecretArn: string;
+  readonly versionId: string;
+  /** valid: usable and not due; due: inside the refresh window; expired; empty: no pair stored. */
+  readonly state: "valid" | "due" | "expired" | "empty";
+  readonly accessTokenPresent: boolean;
+  readonly refreshTokenPresent: boolean;
+  readonly tokenType?: string;
+  readonly scope?: string;
+  readonly expiresAt?: string;
+  readonly ttlSeconds?: number;
+  readonly refreshedAt?: string;
+  readonly ageSeconds?: number;
+  readonly refreshWindowSeconds: number;
+  readonly lease?: { readonly owner: string; readonly until: string; readonly active: boolean };
+  /** A new pair stored by a run that did not make it current (the next run completes it). */
+  readonly pendingVersionId?: string;
+}
+
+export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
+  const tokenSecretId = args.env.TOKEN_SECRET_ID?.trim();
+  if (!tokenSecretId) throw new CliError("environment variable TOKEN_SECRET_ID is required (or pass --token-secret-id)", EXIT.usage);
+  const window = refreshWindow(args.env.REFRESH_WINDOW_SECONDS);
+  const secrets = secretsClient(io, args.env);
+  try {
+    const store = new TokenStore(secrets, tokenSecretId);
+    const current = await store.readCurrent().catch((error: unknown) => {
+      if (error instanceof Error && error.name === "RefreshError") throw new CliError(error.message, EXIT.usage);
+      throw error;
+    });
+    const pending = await store.readPending();
+    const status = describe(current, pending, window, (io.now ?? Date.now)(), args.env.CREDENTIAL_NAME?.trim() || undefined);
+    io.stdout(flag(args, "json") ? `${JSON.stringify(status, null, 2)}\n` : render(status));
+    return status.state === "valid" || status.state === "due" ? EXIT.ok : EXIT.failed;
+  } finally {
+    if (!io.secrets) secrets.destroy();
+  }
+}
+
+function refreshWindow(raw: string | undefined): number {
+  if (!raw?.trim()) return 900;
+  if (!/^\d+$/.test(raw.trim())) throw new CliError(`environment variable REFRESH_WINDOW_SECONDS must be a whole number, got "${raw}"`, EXIT.usage);
+  return Number(raw.trim());
+}
+
+export function describe(current: TokenVersion, pending: TokenVersion | undefined, window: number, now: number, credential?: string): TokenStatus {
+  const doc = current.document;
+  const seconds = (iso: string | undefined, sign: 1 | -1) => (iso ? Math.floor((sign * (Date.parse(iso) - now)) / 1000) : undefined);
+  const ttl = seconds(doc.expiresAt, 1);
+  const state = !doc.accessToken || ttl === undefined ? "empty" : ttl <= 0 ? "expired" : ttl <= window ? "due" : "valid";
+  const stalePending =
+    pending && pending.versionId !== current.versionId && pending.document.basedOnVersionId === current.versionId ? pending.versionId : undefined;
+  return {
+    ...(credential && { credential }),
+    tokenSecretArn: current.arn,
+    versionId: current.versionId,
+    state,
+    accessTokenPresent: Boolean(doc.accessToken),
+    refreshTokenPresent: Boolean(doc.refreshToken),
+    tokenType: doc.tokenType,
+    scope: doc.scope,
+    expiresAt: doc.expiresAt,
+    ttlSeconds: ttl,
+    refreshedAt: doc.refreshedAt,
+    ageSeconds: seconds(doc.refreshedAt, -1),
+    refreshWindowSeconds: window,
+    ...(doc.lease && { lease: { owner: doc.lease.owner, until: doc.lease.until, active: Date.parse(doc.lease.until) > now } }),
+    ...(stalePending && { pendingVersionId: stalePending }),
+  };
+}
+
+function render(status: TokenStatus): string {
+  const rows: [string, string][] = [];
+  if (status.credential) rows.push(["credential", status.credential]);
+  rows.push(["token secret", status.tokenSecretArn]);
+  rows.push(["version", `${status.versionId} (AWSCURRENT)`]);
+  const stateText = {
+    valid: "valid",
+    due: `valid, refresh due (inside the ${formatDuration(status.refreshWindowSeconds)} refresh window: the next run refreshes it)`,
+    expired: "EXPIRED — consumers have no valid token",
+    empty: "NO TOKEN PAIR — run: token-refresher init",
+  }[status.state];
+  rows.push(["state", stateText]);
+  rows.push(["access token", status.accessTokenPresent ? "present (value not shown)" : "absent"]);
+  rows.push(["refresh token", status.refreshTokenPresent ? "present (value not shown)" : "absent"]);
+  if (status.expiresAt) {
+    const ttl = status.ttlSeconds ?? 0;
+    rows.push(["expires", `${status.expiresAt} (${ttl > 0 ? `in ${formatDuration(ttl)}` : `${formatDuration(-ttl)} ago`})`]);
+  }
+  if (status.refreshedAt) rows.push(["last refresh", `${status.refreshedAt} (${formatDuration(status.ageSeconds ?? 0)} ago)`]);
+  if (status.tokenType || status.scope) rows.push(["type / scope", `${status.tokenType ?? "-"} / ${status.scope ?? "-"}`]);
+  if (status.lease) {
+    rows.push([
+      "lease",
+      status.lease.active
+        ? `held by run ${status.lease.owner} until ${status.lease.until} (a refresh is in progress; a crashed run's lease expires then)`
+        : `left by run ${status.lease.owner}, expired at ${status.lease.until} (the next run takes over)`,
+    ]);
+  } else {
+    rows.push(["lease", "none"]);
+  }
+  if (status.pendingVersionId) {
+    rows.push(["pending", `version ${status.pendingVersionId} was stored by a run that did not make it current; the next run completes it`]);
+  }
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`).join("");
+}

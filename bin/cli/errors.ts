@@ -1,0 +1,96 @@
+import { ConfigError, NeedsInitialRefreshTokenError, RefreshError, SecretFormatError, describeError } from "../../lambda/errors.js";
+import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
+
+/** The CLI's exit codes (documented in `token-refresher --help` and the README). */
+export const EXIT = {
+  ok: 0,
+  /** The refresh failed (platform error, protocol error, write conflict), or `status` found no valid token. */
+  failed: 1,
+  /** Usage or configuration error: bad arguments, missing variables, a missing or malformed secret, no AWS access. */
+  usage: 2,
+  /** The platform rejected the credential or the app is frozen: a person must act. */
+  rejected: 3,
+  /** The platform (or AWS) could not be reached: DNS, TCP, TLS, timeout. */
+  unreachable: 4,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** An expected failure: printed as `error: message` (and a hint), never with a stack trace. */
+export class CliError extends Error {
+  override readonly name = "CliError";
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Environment variable → the flag that sets it, for error messages. */
+export const FLAG_FOR_ENV: Readonly<Record<string, string>> = {
+  CREDENTIAL_NAME: "--credential",
+  TOKEN_DIALECT: "--dialect",
+  CLIENT_SECRET_ID: "--client-secret-id",
+  TOKEN_SECRET_ID: "--token-secret-id",
+  ENDPOINT_URL: "--endpoint",
+  REFRESH_WINDOW_SECONDS: "--refresh-window",
+  EVENT_BUS_NAME: "--event-bus",
+  AWS_REGION: "--region",
+};
+
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE"]);
+
+function errorCode(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Maps any thrown value to an exit code and a one-line, secret-free message. */
+export function classifyError(error: unknown): CliError {
+  if (error instanceof CliError) return error;
+  if (error instanceof ConfigError) {
+    const variable = /environment variable (\w+)/.exec(error.message)?.[1];
+    const flag = variable ? FLAG_FOR_ENV[variable] : undefined;
+    return new CliError(`${error.message}${flag ? ` (or pass ${flag})` : ""}`, EXIT.usage);
+  }
+  if (error instanceof SecretFormatError) return new CliError(error.message, EXIT.usage);
+  if (error instanceof NeedsInitialRefreshTokenError) {
+    return new CliError(error.message, EXIT.usage, "store one with: token-refresher init --refresh-token-file -   (then paste it, Ctrl-D)");
+  }
+  if (error instanceof RefreshError) return new CliError(error.message, error.outcome === "RefreshFailed" ? EXIT.failed : EXIT.rejected);
+  const name = error instanceof Error ? error.name : "";
+  const message = error instanceof Error ? error.message : String(error);
+  if (name === "ResourceNotFoundException") return new CliError(`AWS: ${message}`, EXIT.usage, "check the secret id and the region (AWS_REGION / --region)");
+  if (name === "AccessDeniedException") return new CliError(`AWS: ${message}`, EXIT.usage, "the AWS identity in use lacks a permission on the secret (or its KMS key)");
+  if (["UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "InvalidClientTokenId"].includes(name)) {
+    return new CliError(`AWS rejected the credentials in use (${name})`, EXIT.usage, "log in again (aws sso login / AWS_PROFILE) or check the access keys");
+  }
+  if (name === "CredentialsProviderError") return new CliError(`no AWS credentials found: ${message}`, EXIT.usage, "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
+  if (/region is missing/i.test(message)) return new CliError("the AWS region is not set", EXIT.usage, "set AWS_REGION or pass --region");
+  const code = errorCode(error);
+  if (code && NETWORK_CODES.has(code)) return new CliError(`AWS endpoint unreachable (${code})`, EXIT.unreachable, "check AWS_ENDPOINT_URL / the network path to AWS");
+  return new CliError(describeError(error), EXIT.failed);
+}
+
+/** Exit code of a refresh run. */
+export function exitCodeForResult(result: RefreshResult): ExitCode {
+  switch (result.outcome) {
+    case "Refreshed":
+    case "Skipped":
+      return EXIT.ok;
+    case "CredentialRejected":
+    case "AppFrozen":
+      return EXIT.rejected;
+    case "RefreshFailed":
+      if (["ConfigError", "SecretFormatError", "NeedsInitialRefreshTokenError", "ResourceNotFoundException", "AccessDeniedException"].includes(result.reason)) {
+        return EXIT.usage;
+      }
+      if (result.reason === "NetworkError") return EXIT.unreachable;
+      return EXIT.failed;
+  }
+}

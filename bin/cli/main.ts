@@ -1,0 +1,129 @@
+import { CliError, EXIT, classifyError, type ExitCode } from "./errors.js";
+import type { CliIo } from "./io.js";
+import { checkCommand } from "./commands/check.js";
+import { initCommand } from "./commands/init.js";
+import { refreshCommand } from "./commands/refresh.js";
+import { statusCommand } from "./commands/status.js";
+import { parseCommandLine, withFunctionConfig, type CommandName, type ParsedArgs } from "./settings.js";
+
+import packageJson from "../../package.json" with { type: "json" };
+
+export const VERSION: string = packageJson.version;
+
+const CONFIG_HELP = `Configuration: the Lambda's environment variables, or these flags (flags win):
+  --function NAME            (all of the below)      read them from the deployed refresher function's
+                                                     configuration (the stack's <credential>-FunctionName output)
+  --credential NAME          CREDENTIAL_NAME         credential name (metric dimension)
+  --dialect iot|oauth2       TOKEN_DIALECT           token API dialect (default iot)
+  --client-secret-id ID      CLIENT_SECRET_ID        client secret name or ARN
+  --token-secret-id ID       TOKEN_SECRET_ID         token secret name or ARN
+  --endpoint URL             ENDPOINT_URL            platform base URL, https:// (IoT: https://host:8743)
+  --refresh-window SECONDS   REFRESH_WINDOW_SECONDS  refresh when this much validity is left (default 900)
+  --event-bus NAME           EVENT_BUS_NAME          bus for the run's event ("" for none; default "default")
+  --region REGION            AWS_REGION
+  Also read: OAUTH2_TOKEN_PATH, HTTP_TIMEOUT_MS, RUN_BUDGET_MS, LEASE_SECONDS, METRICS_NAMESPACE,
+  AWS_PROFILE and the other AWS SDK variables, AWS_ENDPOINT_URL (e.g. a local moto_server).`;
+
+const EXIT_HELP = `Exit codes:
+  0  ok (refreshed, not due, reachable, token valid)
+  1  the refresh failed (platform or protocol error, write conflict); status: no valid token
+  2  usage or configuration error (arguments, variables, missing/malformed secret, AWS access)
+  3  the platform rejected the credential, or the app is frozen: a person must act
+  4  unreachable: DNS, TCP, TLS or timeout (platform or AWS)`;
+
+const HELP: Record<"main" | CommandName, string> = {
+  main: `token-refresher — operate the token refresher of one credential
+
+Usage: token-refresher <command> [options]
+
+Commands:
+  init      create or check both secrets, then store the first token pair
+  status    show the stored token's expiry, age, version and lease (never a token)
+  refresh   run the refresh workflow once, as the scheduled Lambda does (--force: even if not due)
+  check     reach the endpoint step by step: DNS, TCP, TLS (CA, client certificate), HTTP
+
+Run token-refresher <command> --help for a command's options.
+
+${CONFIG_HELP}
+
+${EXIT_HELP}
+`,
+  init: `Usage: token-refresher init [--client-secret-file FILE|-] [--ca-cert-file FILE] [--client-cert-file FILE]
+                            [--client-key-file FILE] [--refresh-token-file FILE|-] [--replace] [--force]
+
+Creates the client secret (from a JSON file, or - for standard input: IoT {"appId","secret"}, OAuth2
+{"clientId","clientSecret"}; PEM files are added as caCertificate, clientCertificate, clientKey) and
+the token secret, or checks them if they exist. Then runs the refresh workflow once: IoT logs in when
+there is no pair; OAuth2 redeems the refresh token given with --refresh-token-file (FILE or -).
+Secrets and tokens are never taken from the command line.
+
+  --replace   overwrite a client secret that holds a different valid value, a refresh token already
+              stored, or a token secret that cannot be parsed
+  --force     force the run even when a valid pair is stored
+  --json, -v/--verbose   as for refresh
+
+${EXIT_HELP}
+`,
+  status: `Usage: token-refresher status [--json]
+
+Reads the token secret (AWSCURRENT) and shows its state, expiry, age, version, lease holder and a
+pending version left by a crashed run. Never prints a token. Needs only TOKEN_SECRET_ID.
+Exit 0 when the access token is valid, 1 when it is expired or absent.
+`,
+  refresh: `Usage: token-refresher refresh [--force] [--json] [--verbose]
+
+Runs the Lambda's refresh workflow once with the same configuration: refreshes when due (or with
+--force), under the same lease, with the same compare-and-swap write and EventBridge event.
+  --json      print the run's result as JSON (never a token)
+  --verbose   also print the run's metric/log line (CloudWatch EMF) to stderr
+
+${EXIT_HELP}
+`,
+  check: `Usage: token-refresher check [--timeout SECONDS] [--json]
+
+Reads the client secret's TLS material and reaches the token endpoint: DNS, TCP, TLS (verifying the
+server with caCertificate or the system trust store, presenting clientCertificate), then one HTTP GET
+(not a token call: nothing is used or changed). Says which step fails and what to change.
+Needs CLIENT_SECRET_ID and ENDPOINT_URL. Certificate verification is never turned off.
+
+${EXIT_HELP}
+`,
+};
+
+const COMMAND_RUNNERS: Record<CommandName, (args: ParsedArgs, io: CliIo) => Promise<ExitCode>> = {
+  init: initCommand,
+  status: statusCommand,
+  refresh: refreshCommand,
+  check: checkCommand,
+};
+
+/** The CLI: returns the exit code; prints expected failures as one line (and a hint), never a stack trace. */
+export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  let args: ParsedArgs;
+  try {
+    args = parseCommandLine(argv, io.env);
+  } catch (error) {
+    return fail(classifyError(error), io);
+  }
+  if (args.values.version) {
+    io.stdout(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  if (args.values.help || !args.command) {
+    io[args.command || args.values.help ? "stdout" : "stderr"](HELP[args.command ?? "main"]);
+    return args.command || args.values.help ? EXIT.ok : EXIT.usage;
+  }
+  try {
+    return await COMMAND_RUNNERS[args.command](await withFunctionConfig(args, io), io);
+  } catch (error) {
+    const failure = classifyError(error);
+    if (io.env.TOKEN_REFRESHER_DEBUG && !(error instanceof CliError) && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
+    return fail(failure, io);
+  }
+}
+
+function fail(error: CliError, io: CliIo): ExitCode {
+  io.stderr(`error: ${error.message}\n`);
+  if (error.hint) io.stderr(`hint: ${error.hint}\n`);
+  return error.exitCode;
+}

@@ -1,0 +1,17 @@
+// `npm start`: runs the refresh job locally on a fast schedule — a self-contained demo against
+// moto_server and the IoT platform simulator, or, with ENDPOINT_URL, CLIENT_SECRET_ID and
+// TOKEN_SECRET_ID set, the real credential. See bin/README-section.md ("Quick start").
+import { runLocal } from "./local/runner.js";
+
+// The AWS SDK's Node 22 notice is noise here (see bin/token-refresher.ts); an explicit setting wins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+const controller = new AbortController();
+const write = (text: string) => process.stdout.write(text);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    write(`\n${signal}: stopping after the current run…\n`);
+    controller.abort();
+  });
+}
+process.exitCode = await runLocal({ env: process.env, write, signal: controller.signal });
