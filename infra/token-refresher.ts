@@ -417,8 +417,16 @@ export class TokenRefresher extends Construct {
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
 
     const name = props.credentialName;
-    this.credentialRejectedAlarm = this.addCredentialRejectedAlarm(name);
-    this.appFrozenAlarm = this.addAppFrozenAlarm(name);
+    this.credentialRejectedAlarm = this.addFirstOccurrenceAlarm(
+      "CredentialRejected",
+      this.metricCredentialRejected(),
+      `The platform rejected the ${name} credential (IoT 100208 after a fresh login, or OAuth2 invalid_grant/invalid_client). Check the client secret; an OAuth2 refresh token may need a new authorization.`,
+    );
+    this.appFrozenAlarm = this.addFirstOccurrenceAlarm(
+      "AppFrozen",
+      this.metricAppFrozen(),
+      `The ${name} app is frozen on the platform (IoT 100247, usually arrears). Tokens cannot be refreshed until the account is settled.`,
+    );
     this.refreshFailedAlarm = this.addRefreshFailedAlarm(name);
     this.accessTokenTtlAlarm = this.addAccessTokenTtlAlarm(name, settings.ttlThreshold);
     this.functionErrorsAlarm = this.addFunctionErrorsAlarm(name);
@@ -511,25 +519,15 @@ export class TokenRefresher extends Construct {
     return this.metric(METRIC.duration, { statistic: cloudwatch.Stats.p(99), ...props });
   }
 
-  private addCredentialRejectedAlarm(name: string): cloudwatch.Alarm {
-    return this.addAlarm("CredentialRejected", {
-      metric: this.metricCredentialRejected(),
+  /** Pages on the first occurrence: these outcomes need a person, and retrying will not help. */
+  private addFirstOccurrenceAlarm(kind: string, metric: cloudwatch.IMetric, description: string): cloudwatch.Alarm {
+    return this.addAlarm(kind, {
+      metric,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      description: `The platform rejected the ${name} credential (IoT 100208 after a fresh login, or OAuth2 invalid_grant/invalid_client). Check the client secret; an OAuth2 refresh token may need a new authorization.`,
-    });
-  }
-
-  private addAppFrozenAlarm(name: string): cloudwatch.Alarm {
-    return this.addAlarm("AppFrozen", {
-      metric: this.metricAppFrozen(),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      description: `The ${name} app is frozen on the platform (IoT 100247, usually arrears). Tokens cannot be refreshed until the account is settled.`,
+      description,
     });
   }
 

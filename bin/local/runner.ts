@@ -5,7 +5,8 @@ import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secre
 import { loadConfig, type RefresherConfig } from "../../lambda/config.js";
 import { ConfigError } from "../../lambda/errors.js";
 import { runRefresh } from "../../lambda/refresh/workflow.js";
-import { METRIC, Telemetry, type RefreshResult } from "../../lambda/telemetry/telemetry.js";
+import { METRIC } from "../../lambda/telemetry/names.js";
+import { Telemetry, type RefreshResult } from "../../lambda/telemetry/telemetry.js";
 import { startIotPlatform, type IotPlatform } from "../../test/simulators/iot-platform.js";
 import { startMoto, type MotoServer } from "../../test/support/moto.js";
 import { createTestPki } from "../../test/support/pki.js";

@@ -2,8 +2,6 @@ import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventb
 import type { FailureOutcome } from "../errors.js";
 import { DIMENSION, EVENT_FAILED, EVENT_REFRESHED, EVENT_SOURCE, METRIC } from "./names.js";
 
-export { DIMENSION, EVENT_FAILED, EVENT_REFRESHED, EVENT_SOURCE, METRIC };
-
 export type RunOutcome = "Refreshed" | "Skipped" | FailureOutcome;
 
 /** What one refresh run did: the single source of its metrics, log line and event. Never holds a token. */
