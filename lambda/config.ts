@@ -63,6 +63,11 @@ function httpsUrl(name: string, value: string): string {
   return value.replace(/\/+$/, "");
 }
 
+/** REFRESH_WINDOW_SECONDS alone, for readers of the token secret (CLI `status`) that need no other setting. */
+export function loadRefreshWindowSeconds(env: Env = process.env): number {
+  return integer(env, "REFRESH_WINDOW_SECONDS", 900, 0, 86_400);
+}
+
 export function loadConfig(env: Env = process.env): RefresherConfig {
   const dialect = (env.TOKEN_DIALECT?.trim() || "iot") as DialectName;
   if (!DIALECTS.includes(dialect)) {
@@ -89,7 +94,7 @@ export function loadConfig(env: Env = process.env): RefresherConfig {
     endpointUrl,
     oauth2TokenPath,
     defaultExpiresInSeconds: integer(env, "DEFAULT_EXPIRES_IN_SECONDS", 3_600, 60, 31_536_000),
-    refreshWindowSeconds: integer(env, "REFRESH_WINDOW_SECONDS", 900, 0, 86_400),
+    refreshWindowSeconds: loadRefreshWindowSeconds(env),
     httpTimeoutMs,
     runBudgetMs,
     leaseSeconds,

@@ -6,7 +6,7 @@ import { createDialect as defaultCreateDialect, type DialectFactory } from "../d
 import type { TokenDialect, TokenGrant } from "../dialects/types.js";
 import { NeedsInitialRefreshTokenError, RefreshError, WriteConflictError, describeError } from "../errors.js";
 import { readClientSecret } from "../secrets/client-secret.js";
-import { LEASE_STAGE, PENDING_STAGE, TokenStore, type TokenDocument, type TokenVersion } from "../secrets/token-store.js";
+import { LEASE_STAGE, PENDING_STAGE, TokenStore, accessTokenSecondsLeft, type TokenDocument, type TokenVersion } from "../secrets/token-store.js";
 import type { RefreshResult, Telemetry } from "../telemetry/telemetry.js";
 import { Deadline } from "./deadline.js";
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from "./retry.js";
@@ -77,9 +77,9 @@ class RefreshRun {
       if (completed) return completed;
     }
 
-    const ttl = this.ttlSeconds(current.document);
-    const hasPair = Boolean(current.document.accessToken && current.document.refreshToken && ttl !== undefined);
-    if (!force && hasPair && ttl! > this.deps.config.refreshWindowSeconds) {
+    const ttl = accessTokenSecondsLeft(current.document, this.now());
+    const due = force || ttl === undefined || !current.document.refreshToken || ttl <= this.deps.config.refreshWindowSeconds;
+    if (!due) {
       return { outcome: "Skipped", reason: "not-due", ...this.stored(current) };
     }
     if (current.document.lease && Date.parse(current.document.lease.until) > this.now()) {
@@ -220,17 +220,12 @@ class RefreshRun {
     });
   }
 
-  private ttlSeconds(document: TokenDocument): number | undefined {
-    if (!document.expiresAt) return undefined;
-    return Math.max(0, Math.floor((Date.parse(document.expiresAt) - this.now()) / 1000));
-  }
-
   private stored(version: TokenVersion): Pick<RefreshResult, "tokenSecretArn" | "versionId" | "expiresAt" | "ttlSeconds"> {
     return {
       tokenSecretArn: version.arn,
       versionId: version.versionId,
       expiresAt: version.document.expiresAt,
-      ttlSeconds: version.document.accessToken ? this.ttlSeconds(version.document) : undefined,
+      ttlSeconds: accessTokenSecondsLeft(version.document, this.now()),
     };
   }
 }

@@ -67,6 +67,12 @@ function parseLease(value: unknown): Lease | undefined {
   return { owner, until };
 }
 
+/** Whole seconds the stored access token has left (0 once expired); undefined without an access token and expiry. */
+export function accessTokenSecondsLeft(document: TokenDocument, now: number): number | undefined {
+  if (!document.accessToken || !document.expiresAt) return undefined;
+  return Math.max(0, Math.floor((Date.parse(document.expiresAt) - now) / 1000));
+}
+
 /** JSON without undefined fields, keys in a stable order. */
 function serialize(document: TokenDocument): string {
   return JSON.stringify(document);

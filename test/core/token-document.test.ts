@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseTokenDocument } from "../../lambda/secrets/token-store.js";
+import { accessTokenSecondsLeft, parseTokenDocument } from "../../lambda/secrets/token-store.js";
 
 describe("parseTokenDocument", () => {
   it("treats an empty secret and {} as no pair yet", () => {
@@ -20,5 +20,17 @@ describe("parseTokenDocument", () => {
 
   it("never echoes a field's value in the error", () => {
     expect(() => parseTokenDocument('{"accessToken": ["SECRET-VALUE"]}')).toThrow(/^(?!.*SECRET-VALUE)/);
+  });
+});
+
+describe("accessTokenSecondsLeft", () => {
+  const now = Date.parse("2026-11-22T12:00:00.000Z");
+  it("counts whole seconds to expiresAt, and 0 once expired", () => {
+    expect(accessTokenSecondsLeft({ accessToken: "a", expiresAt: "2026-11-22T12:10:00.500Z" }, now)).toBe(600);
+    expect(accessTokenSecondsLeft({ accessToken: "a", expiresAt: "2026-11-22T11:00:00.000Z" }, now)).toBe(0);
+  });
+  it("is undefined without an access token or an expiry", () => {
+    expect(accessTokenSecondsLeft({ expiresAt: "2026-11-22T12:10:00.000Z" }, now)).toBeUndefined();
+    expect(accessTokenSecondsLeft({ accessToken: "a" }, now)).toBeUndefined();
   });
 });

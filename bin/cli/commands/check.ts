@@ -2,13 +2,12 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { isIP, connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
-import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { Agent, request } from "undici";
 import type { RefresherConfig } from "../../../lambda/config.js";
 import { oauth2TokenUrl } from "../../../lambda/dialects/oauth2.js";
 import type { TlsMaterial } from "../../../lambda/http/client.js";
-import { tlsMaterial } from "../../../lambda/secrets/client-secret.js";
-import { parseSecretObject } from "../../../lambda/secrets/fields.js";
+import { SecretFormatError } from "../../../lambda/errors.js";
+import { readClientSecret, tlsMaterial } from "../../../lambda/secrets/client-secret.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import type { CliIo } from "../io.js";
 import { flag, partialConfig, secretsClient, stringOption, type ParsedArgs } from "../settings.js";
@@ -109,20 +108,15 @@ function cn(distinguishedName: string): string {
 
 async function readTls(config: RefresherConfig, args: ParsedArgs, io: CliIo): Promise<{ value: TlsMaterial; detail: string; warn?: boolean }> {
   const secrets = secretsClient(io, args.env);
-  let text: string | undefined;
+  let tls: TlsMaterial;
   try {
-    text = (await secrets.send(new GetSecretValueCommand({ SecretId: config.clientSecretId, VersionStage: "AWSCURRENT" }))).SecretString;
+    tls = tlsMaterial(await readClientSecret(secrets, config.clientSecretId));
   } catch (error) {
     const name = error instanceof Error ? error.name : "Error";
+    if (error instanceof SecretFormatError) throw new StepFailure(error.message, EXIT.usage);
     throw new StepFailure(`cannot read ${config.clientSecretId}: ${name}${name === "ResourceNotFoundException" ? " — create it with token-refresher init" : ""}`, EXIT.usage);
   } finally {
     if (!io.secrets) secrets.destroy();
-  }
-  let tls: TlsMaterial;
-  try {
-    tls = tlsMaterial(parseSecretObject("client secret", text));
-  } catch (error) {
-    throw new StepFailure(error instanceof Error ? error.message : String(error), EXIT.usage);
   }
   const notes = [tls.ca ? `CA: caCertificate (${describeCert(tls.ca)})` : "CA: the system trust store (no caCertificate)"];
   let warn = false;

@@ -13,7 +13,7 @@ import type { RefresherConfig } from "../../../lambda/config.js";
 import { createDialect } from "../../../lambda/dialects/index.js";
 import { SecretFormatError } from "../../../lambda/errors.js";
 import { parseSecretObject, type SecretObject } from "../../../lambda/secrets/fields.js";
-import { LEASE_STAGE, TokenStore, parseTokenDocument, type TokenDocument } from "../../../lambda/secrets/token-store.js";
+import { LEASE_STAGE, TokenStore, accessTokenSecondsLeft, parseTokenDocument, type TokenDocument } from "../../../lambda/secrets/token-store.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import type { CliIo } from "../io.js";
 import { flag, fullConfig, secretsClient, stringOption, type ParsedArgs } from "../settings.js";
@@ -241,8 +241,8 @@ async function ensureTokenSecret(
     io.stdout(`token secret   ${id}: refresh token stored\n`);
     return false;
   }
-  const now = (io.now ?? Date.now)();
-  const usable = Boolean(document.accessToken && document.refreshToken && document.expiresAt && Date.parse(document.expiresAt) > now);
+  const secondsLeft = accessTokenSecondsLeft(document, (io.now ?? Date.now)());
+  const usable = Boolean(document.refreshToken) && secondsLeft !== undefined && secondsLeft > 0;
   io.stdout(`token secret   ${id}: exists (${usable ? "holds a pair" : "no usable pair"})\n`);
   return usable;
 }

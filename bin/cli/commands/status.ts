@@ -1,3 +1,4 @@
+import { loadRefreshWindowSeconds } from "../../../lambda/config.js";
 import { TokenStore, type TokenVersion } from "../../../lambda/secrets/token-store.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import { formatDuration } from "../format.js";
@@ -28,7 +29,7 @@ export interface TokenStatus {
 export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
   const tokenSecretId = args.env.TOKEN_SECRET_ID?.trim();
   if (!tokenSecretId) throw new CliError("environment variable TOKEN_SECRET_ID is required (or pass --token-secret-id)", EXIT.usage);
-  const window = refreshWindow(args.env.REFRESH_WINDOW_SECONDS);
+  const window = loadRefreshWindowSeconds(args.env);
   const secrets = secretsClient(io, args.env);
   try {
     const store = new TokenStore(secrets, tokenSecretId);
@@ -43,12 +44,6 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<ExitCo
   } finally {
     if (!io.secrets) secrets.destroy();
   }
-}
-
-function refreshWindow(raw: string | undefined): number {
-  if (!raw?.trim()) return 900;
-  if (!/^\d+$/.test(raw.trim())) throw new CliError(`environment variable REFRESH_WINDOW_SECONDS must be a whole number, got "${raw}"`, EXIT.usage);
-  return Number(raw.trim());
 }
 
 export function describe(current: TokenVersion, pending: TokenVersion | undefined, window: number, now: number, credential?: string): TokenStatus {
