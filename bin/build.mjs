@@ -1,15 +1,28 @@
-// Bundles the CLI and the consumer reader to plain ESM JavaScript in dist/ (package.json "bin" and
-// "exports" point there). Runs as `prepare`, so `npm ci` leaves a working `npx token-refresher`.
-// Dependencies stay external: they are resolved from node_modules at run time.
+// Builds what the package ships (package.json "bin", "exports" and "files" point here), in dist/:
+// - token-refresher.mjs (CLI), reader.mjs (token-refresher/reader), cdk.mjs (token-refresher/cdk):
+//   ESM with dependencies external, resolved from the consumer's node_modules at run time;
+// - handler/index.mjs: the Lambda handler bundled whole (SDK included) for Node.js 22, the asset the
+//   construct deploys, so a consumer's synth needs no lockfile, no esbuild and no Docker;
+// - types/: declarations from tsc (tsconfig.build.json), so consumers type-check against .d.ts, not sources.
+// Runs as `prepare`, so `npm ci` leaves a working `npx token-refresher` and `npm pack` packs a fresh build.
+// Everything is built into a staging directory that then replaces dist/ in one rename, so a process
+// reading dist/ (a test, a synth) sees the previous build or the next one, never half of one.
 import { build } from "esbuild";
-import { chmod } from "node:fs/promises";
-import { resolve } from "node:path";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { chmod, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
 import process from "node:process";
 import { URL, fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const outdir = resolve(root, process.argv[2] ?? "dist");
-const common = {
+const scratch = join(root, "node_modules", ".cache");
+await mkdir(scratch, { recursive: true });
+const staging = await mkdtemp(join(scratch, "token-refresher-build-"));
+
+const library = {
   absWorkingDir: root,
   bundle: true,
   platform: "node",
@@ -18,17 +31,51 @@ const common = {
   packages: "external",
   sourcemap: true,
   logLevel: "warning",
+  outdir: staging,
+  outExtension: { ".js": ".mjs" },
 };
 
-await Promise.all([
-  build({
-    ...common,
-    entryPoints: { "token-refresher": "bin/token-refresher.ts" },
-    outdir,
-    outExtension: { ".js": ".mjs" },
-    banner: { js: "#!/usr/bin/env node" },
-  }),
-  build({ ...common, entryPoints: { reader: "lambda/reader/index.ts" }, outdir, outExtension: { ".js": ".mjs" } }),
-]);
-await chmod(resolve(outdir, "token-refresher.mjs"), 0o755);
-process.stdout.write(`built ${resolve(outdir, "token-refresher.mjs")} and reader.mjs\n`);
+try {
+  await Promise.all([
+    build({ ...library, entryPoints: { "token-refresher": "bin/token-refresher.ts" }, banner: { js: "#!/usr/bin/env node" } }),
+    build({ ...library, entryPoints: { reader: "lambda/reader/index.ts", cdk: "infra/token-refresher/index.ts" } }),
+    build({
+      absWorkingDir: root,
+      entryPoints: { index: "lambda/handler.ts" },
+      outdir: join(staging, "handler"),
+      outExtension: { ".js": ".mjs" },
+      bundle: true,
+      platform: "node",
+      // The Lambda runtime the construct deploys (lambda.Runtime.NODEJS_22_X).
+      target: "node22",
+      format: "esm",
+      mainFields: ["module", "main"],
+      minify: true,
+      // Stack traces name source lines with NODE_OPTIONS=--enable-source-maps; no sources shipped.
+      sourcemap: true,
+      sourcesContent: false,
+      // undici and parts of the SDK are CommonJS and require() Node built-ins; give the ESM bundle a require.
+      banner: { js: "import { createRequire as __trCreateRequire } from 'node:module'; const require = __trCreateRequire(import.meta.url);" },
+      logLevel: "warning",
+    }),
+    declarations(join(staging, "types")),
+  ]);
+  await chmod(join(staging, "token-refresher.mjs"), 0o755);
+  const previous = `${staging}-previous`;
+  await rename(outdir, previous).catch((error) => {
+    if (error.code !== "ENOENT") throw error;
+  });
+  await rename(staging, outdir);
+  await rm(previous, { recursive: true, force: true });
+  process.stdout.write(`built ${outdir}: token-refresher.mjs, reader.mjs, cdk.mjs, handler/index.mjs, types/\n`);
+} finally {
+  await rm(staging, { recursive: true, force: true });
+}
+
+/** tsc in its own process: the declarations are the slow part and build beside esbuild. */
+async function declarations(typesDir) {
+  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+  const child = spawn(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json"), "--outDir", typesDir], { stdio: "inherit" });
+  const [code] = await once(child, "exit");
+  if (code !== 0) throw new Error(`tsc -p tsconfig.build.json exited with ${code}`);
+}

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { DIALECTS, type DialectName } from "../lambda/config.js";
+import { DEFAULT_DIALECT, DEPLOYMENT_LIMITS, DIALECTS, HANDLER_LIMITS, type DialectName, type Limit } from "../lambda/settings.js";
+import { DEFAULT_ACCESS_TOKEN_TTL_THRESHOLD } from "./token-refresher/props.js";
+import { PRINCIPAL_ARN, WRITE_AND_REPORT_TIME } from "./token-refresher/validate.js";
 
 /** cdk.json context key holding the configuration object. */
 export const CONTEXT_KEY = "token-refresher";
@@ -29,7 +31,7 @@ export interface CredentialConfig {
   readonly tokenSecretName?: string;
   /** Customer-managed KMS key: encrypts the secrets the stack creates; imported secrets are assumed to use it. */
   readonly kmsKeyArn?: string;
-  /** 0 reserves nothing (accounts with a concurrency quota of 10). */
+  /** Unset or 0 reserves nothing (the default: the lease keeps runs from overlapping). */
   readonly reservedConcurrency?: number;
   readonly memorySize?: number;
   readonly logRetentionDays?: number;
@@ -46,6 +48,12 @@ export interface AppConfig {
   /** An existing on-call topic; else the stack creates one for all credentials. */
   readonly alarmTopicArn?: string;
   readonly metricsNamespace?: string;
+  /** IAM role/user ARNs that may read the created client secrets and write the created token secrets, besides the refreshers. */
+  readonly operatorPrincipalArns?: readonly string[];
+  /** Runbook every alarm description links to. */
+  readonly runbookUrl?: string;
+  /** One CloudWatch dashboard per credential. */
+  readonly dashboard?: boolean;
   readonly credentials: readonly CredentialConfig[];
 }
 
@@ -81,6 +89,9 @@ const integer =
       ? undefined
       : `${path} must be a whole number${unit} from ${min} to ${max}, got ${show(value)}`;
 
+/** A whole number within one of lambda/settings.ts's limits, `scale` converting its unit (e.g. 1/60 for seconds → minutes). */
+const within = (limit: Limit, unit: string, scale = 1): FieldCheck => integer(Math.ceil(limit.min * scale), Math.floor(limit.max * scale), unit);
+
 const httpsUrl: FieldCheck = (path, value) => {
   if (typeof value !== "string") return `${path} must be an https URL, got ${show(value)}`;
   try {
@@ -98,25 +109,32 @@ const oneOf =
   (path, value) =>
     values.includes(value as string | number) ? undefined : `${path} must be one of ${values.join(", ")}, got ${show(value)}`;
 
+const boolean: FieldCheck = (path, value) => (typeof value === "boolean" ? undefined : `${path} must be true or false, got ${show(value)}`);
+
+const principalArns: FieldCheck = (path, value) =>
+  Array.isArray(value) && value.every((arn) => typeof arn === "string" && PRINCIPAL_ARN.test(arn))
+    ? undefined
+    : `${path} must be a list of IAM role or user ARNs (arn:aws:iam::<account>:role/<name>, wildcards * and ? allowed), got ${show(value)}`;
+
 const ARN = (service: string, resource: string) => new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:${resource}$`);
 
 /** Fields a credential (or `defaults`) may have, with their checks. */
 const CREDENTIAL_FIELDS: Record<string, FieldCheck> = {
   dialect: oneOf(DIALECTS),
   oauth2TokenPath: text(/^(\/|https:\/\/)\S*$/, 'a path starting with "/" or an https URL'),
-  oauth2DefaultExpiresInSeconds: integer(60, 31_536_000, " of seconds"),
-  scheduleMinutes: integer(1, 720, " of minutes"),
-  refreshWindowMinutes: integer(1, 1440, " of minutes"),
-  accessTokenTtlThresholdMinutes: integer(1, 1439, " of minutes"),
-  timeoutSeconds: integer(20, 900, " of seconds"),
-  httpTimeoutMs: integer(100, 885_000, " of ms"),
+  oauth2DefaultExpiresInSeconds: within(HANDLER_LIMITS.DEFAULT_EXPIRES_IN_SECONDS, " of seconds"),
+  scheduleMinutes: within(DEPLOYMENT_LIMITS.scheduleMinutes, " of minutes"),
+  refreshWindowMinutes: integer(1, HANDLER_LIMITS.REFRESH_WINDOW_SECONDS.max / 60, " of minutes"),
+  accessTokenTtlThresholdMinutes: integer(1, HANDLER_LIMITS.REFRESH_WINDOW_SECONDS.max / 60 - 1, " of minutes"),
+  timeoutSeconds: within(DEPLOYMENT_LIMITS.timeoutSeconds, " of seconds"),
+  httpTimeoutMs: within(HANDLER_LIMITS.HTTP_TIMEOUT_MS, " of ms"),
   clientSecretArn: text(ARN("secretsmanager", "secret:.+-[A-Za-z0-9]{6}"), "a complete Secrets Manager secret ARN (ending in -xxxxxx)"),
   clientSecretName: text(/^[A-Za-z0-9/_+=.@-]{1,512}$/, "a Secrets Manager secret name"),
   tokenSecretArn: text(ARN("secretsmanager", "secret:.+-[A-Za-z0-9]{6}"), "a complete Secrets Manager secret ARN (ending in -xxxxxx)"),
   tokenSecretName: text(/^[A-Za-z0-9/_+=.@-]{1,512}$/, "a Secrets Manager secret name"),
   kmsKeyArn: text(ARN("kms", "key/[A-Za-z0-9-]+"), "a KMS key ARN (arn:aws:kms:region:account:key/id)"),
   reservedConcurrency: integer(0, 1000),
-  memorySize: integer(128, 10_240, " of MB"),
+  memorySize: within(DEPLOYMENT_LIMITS.memorySizeMb, " of MB"),
   logRetentionDays: oneOf(RETENTION_DAYS),
   eventBusName: text(/^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]+|[A-Za-z0-9._\-/]{1,256})$/, "an event bus name or ARN"),
 };
@@ -128,6 +146,10 @@ const TOP_LEVEL_FIELDS: Record<string, FieldCheck> = {
   alarmEmail: text(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, "an e-mail address"),
   alarmTopicArn: text(ARN("sns", "[A-Za-z0-9_-]{1,256}"), "an SNS topic ARN"),
   metricsNamespace: text(/^(?!AWS\/)[A-Za-z0-9 ._/#:-]{1,255}$/, 'a CloudWatch namespace (not starting with "AWS/")'),
+  operatorPrincipalArns: principalArns,
+  // eslint-disable-next-line no-control-regex -- the check is about control characters
+  runbookUrl: text(/^[^\u0000-\u001f\u007f]{1,400}$/, "1-400 characters without control characters"),
+  dashboard: boolean,
 };
 
 function checkFields(raw: Raw, path: string, fields: Record<string, FieldCheck>, extra: readonly string[], problems: string[]): void {
@@ -184,7 +206,7 @@ export function parseAppConfig(raw: unknown, source: string): AppConfig {
         else seen.set(entry.name, index);
       }
       if (problems.length > before) return;
-      const merged = { dialect: "iot", ...defaults, ...entry } as unknown as CredentialConfig;
+      const merged = { dialect: DEFAULT_DIALECT, ...defaults, ...entry } as unknown as CredentialConfig;
       crossCheck(merged, path, entry, defaults, problems);
       credentials.push(merged);
     });
@@ -197,6 +219,9 @@ export function parseAppConfig(raw: unknown, source: string): AppConfig {
     alarmEmail: raw.alarmEmail as string | undefined,
     alarmTopicArn: raw.alarmTopicArn as string | undefined,
     metricsNamespace: raw.metricsNamespace as string | undefined,
+    operatorPrincipalArns: raw.operatorPrincipalArns as string[] | undefined,
+    runbookUrl: raw.runbookUrl as string | undefined,
+    dashboard: raw.dashboard as boolean | undefined,
     credentials,
   };
 }
@@ -204,10 +229,11 @@ export function parseAppConfig(raw: unknown, source: string): AppConfig {
 /** Checks that involve several fields of one (merged) credential; names the field as written in `entry` or `defaults`. */
 function crossCheck(c: CredentialConfig, path: string, entry: Raw, defaults: Raw, problems: string[]): void {
   const where = (field: string) => (field in entry || !(field in defaults) ? `${path}${field}` : `defaults.${field}`);
-  const schedule = c.scheduleMinutes ?? 5;
-  const window = c.refreshWindowMinutes ?? 15;
-  const threshold = c.accessTokenTtlThresholdMinutes ?? 10;
-  const timeout = c.timeoutSeconds ?? 40;
+  const schedule = c.scheduleMinutes ?? DEPLOYMENT_LIMITS.scheduleMinutes.default;
+  const window = c.refreshWindowMinutes ?? HANDLER_LIMITS.REFRESH_WINDOW_SECONDS.default / 60;
+  const threshold = c.accessTokenTtlThresholdMinutes ?? DEFAULT_ACCESS_TOKEN_TTL_THRESHOLD.toMinutes();
+  const timeout = c.timeoutSeconds ?? DEPLOYMENT_LIMITS.timeoutSeconds.default;
+  const runBudgetMs = (timeout - WRITE_AND_REPORT_TIME.toSeconds()) * 1000;
   if (window <= schedule) {
     problems.push(`${where("refreshWindowMinutes")} (${window}) must be greater than scheduleMinutes (${schedule}), or the token can expire between two runs`);
   }
@@ -215,8 +241,11 @@ function crossCheck(c: CredentialConfig, path: string, entry: Raw, defaults: Raw
     problems.push(`${where("accessTokenTtlThresholdMinutes")} (${threshold}) must be less than refreshWindowMinutes (${window}), or the alarm fires on healthy runs`);
   }
   if (timeout >= schedule * 60) problems.push(`${where("timeoutSeconds")} (${timeout}) must be shorter than the schedule (${schedule} min)`);
-  if (c.httpTimeoutMs !== undefined && c.httpTimeoutMs > (timeout - 15) * 1000) {
-    problems.push(`${where("httpTimeoutMs")} (${c.httpTimeoutMs}) must not exceed the run budget (timeoutSeconds - 15 s = ${(timeout - 15) * 1000} ms)`);
+  if (runBudgetMs > HANDLER_LIMITS.RUN_BUDGET_MS.max) {
+    problems.push(`${where("timeoutSeconds")} (${timeout}) leaves a run budget (timeoutSeconds - 15 s) above the handler's maximum of ${HANDLER_LIMITS.RUN_BUDGET_MS.max / 1000} s`);
+  }
+  if (c.httpTimeoutMs !== undefined && c.httpTimeoutMs > runBudgetMs) {
+    problems.push(`${where("httpTimeoutMs")} (${c.httpTimeoutMs}) must not exceed the run budget (timeoutSeconds - 15 s = ${runBudgetMs} ms)`);
   }
   if (c.dialect !== "oauth2") {
     for (const field of ["oauth2TokenPath", "oauth2DefaultExpiresInSeconds"] as const) {

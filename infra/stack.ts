@@ -6,7 +6,7 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Construct } from "constructs";
 import type { AppConfig, CredentialConfig } from "./config.js";
-import { TokenRefresher } from "./token-refresher.js";
+import { TokenRefresher } from "./token-refresher/index.js";
 
 export interface TokenRefresherStackProps extends StackProps {
   readonly config: AppConfig;
@@ -30,6 +30,10 @@ export class TokenRefresherStack extends Stack {
     if (config.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(config.alarmEmail));
 
     this.refreshers = config.credentials.map((credential) => this.addCredential(credential, config));
+    new CfnOutput(this, "StateTableName", {
+      value: this.refreshers[0]!.stateTable.tableName,
+      description: "DynamoDB table of every credential's lease and operational state (one item per credential)",
+    });
   }
 
   private addCredential(c: CredentialConfig, config: AppConfig): TokenRefresher {
@@ -59,15 +63,20 @@ export class TokenRefresherStack extends Stack {
       oauth2DefaultExpiresIn: c.oauth2DefaultExpiresInSeconds === undefined ? undefined : Duration.seconds(c.oauth2DefaultExpiresInSeconds),
       schedule: c.scheduleMinutes === undefined ? undefined : events.Schedule.rate(Duration.minutes(c.scheduleMinutes)),
       refreshWindow: c.refreshWindowMinutes === undefined ? undefined : Duration.minutes(c.refreshWindowMinutes),
-      accessTokenTtlThreshold: c.accessTokenTtlThresholdMinutes === undefined ? undefined : Duration.minutes(c.accessTokenTtlThresholdMinutes),
+      alarms: c.accessTokenTtlThresholdMinutes === undefined ? undefined : { accessTokenTtl: { threshold: Duration.minutes(c.accessTokenTtlThresholdMinutes) } },
+      runbookUrl: config.runbookUrl,
+      dashboard: config.dashboard,
       timeout: c.timeoutSeconds === undefined ? undefined : Duration.seconds(c.timeoutSeconds),
       httpTimeout: c.httpTimeoutMs === undefined ? undefined : Duration.millis(c.httpTimeoutMs),
       clientSecret,
       tokenSecret,
       // Only for secrets the construct creates; imported ones carry the key themselves.
       encryptionKey: clientSecret && tokenSecret ? undefined : key,
+      // Only the resource policies of created secrets list operators; with both imported there is none.
+      operatorPrincipalArns: clientSecret && tokenSecret ? undefined : config.operatorPrincipalArns?.slice(),
       alarmTopic: this.alarmTopic,
-      reservedConcurrency: c.reservedConcurrency,
+      // 0 (or unset) reserves nothing: the lease, not concurrency, keeps runs from overlapping.
+      reservedConcurrency: c.reservedConcurrency || undefined,
       memorySize: c.memorySize,
       logRetention: c.logRetentionDays,
       metricsNamespace: config.metricsNamespace,

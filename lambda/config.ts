@@ -1,4 +1,6 @@
 import { oauth2TokenUrl } from "./dialects/oauth2.js";
+import { DEFAULT_HTTP_TIMEOUT_MS } from "./http/client.js";
+import { DEFAULT_EXPIRES_IN_SECONDS } from "./oauth2/token-client.js";
 import { ConfigError } from "./errors.js";
 
 /** Token API dialects the refresher speaks. */
@@ -26,8 +28,12 @@ export interface RefresherConfig {
   readonly httpTimeoutMs: number;
   /** The whole run (all attempts and backoff) ends within this budget. */
   readonly runBudgetMs: number;
-  /** A run's lease on the token secret; a crashed run's lease expires after this. */
+  /** A run's lease in the state table; a crashed run's lease expires after this. */
   readonly leaseSeconds: number;
+  /** DynamoDB table holding each credential's lease and operational state (see docs/protocol.md). */
+  readonly stateTableName: string;
+  /** Timeout of one AWS request (Secrets Manager, DynamoDB, EventBridge), so a hung call cannot outlast the run. */
+  readonly awsRequestTimeoutMs: number;
   readonly metricsNamespace: string;
   /** EventBridge bus for `Token Refreshed` / `Token Refresh Failed`; empty string disables events. */
   readonly eventBusName: string;
@@ -74,7 +80,7 @@ export function loadConfig(env: Env = process.env): RefresherConfig {
     throw new ConfigError(`environment variable TOKEN_DIALECT must be one of ${DIALECTS.join(", ")}, got "${dialect}"`);
   }
   const runBudgetMs = integer(env, "RUN_BUDGET_MS", 25_000, 1_000, 600_000);
-  const httpTimeoutMs = integer(env, "HTTP_TIMEOUT_MS", 5_000, 100, 120_000);
+  const httpTimeoutMs = integer(env, "HTTP_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUT_MS, 100, 120_000);
   if (httpTimeoutMs > runBudgetMs) {
     throw new ConfigError(`HTTP_TIMEOUT_MS (${httpTimeoutMs}) must not exceed RUN_BUDGET_MS (${runBudgetMs})`);
   }
@@ -93,11 +99,13 @@ export function loadConfig(env: Env = process.env): RefresherConfig {
     tokenSecretId: required(env, "TOKEN_SECRET_ID"),
     endpointUrl,
     oauth2TokenPath,
-    defaultExpiresInSeconds: integer(env, "DEFAULT_EXPIRES_IN_SECONDS", 3_600, 60, 31_536_000),
+    defaultExpiresInSeconds: integer(env, "DEFAULT_EXPIRES_IN_SECONDS", DEFAULT_EXPIRES_IN_SECONDS, 60, 31_536_000),
     refreshWindowSeconds: loadRefreshWindowSeconds(env),
     httpTimeoutMs,
     runBudgetMs,
     leaseSeconds,
+    stateTableName: required(env, "STATE_TABLE_NAME"),
+    awsRequestTimeoutMs: integer(env, "AWS_REQUEST_TIMEOUT_MS", 3_000, 100, 30_000),
     metricsNamespace: env.METRICS_NAMESPACE?.trim() || "TokenRefresher",
     eventBusName: env.EVENT_BUS_NAME?.trim() ?? "default",
   };

@@ -1,9 +1,11 @@
+import { MAX_MESSAGE_CHARS, Redactor } from "./redaction.js";
+
 /**
  * Every failure a refresh run can meet, as small named classes. `outcome` is the metric and event
  * name on-call sees; `retryable` says whether the run may try the call again within its budget.
  * Messages never contain a token, secret or key: they name fields and codes only.
  */
-export type FailureOutcome = "CredentialRejected" | "AppFrozen" | "RefreshFailed";
+export type FailureOutcome = "CredentialRejected" | "AppFrozen" | "RefreshFailed" | "PairDiscarded";
 
 export interface RefreshErrorDetails {
   readonly outcome?: FailureOutcome;
@@ -74,8 +76,49 @@ export class WriteConflictError extends RefreshError {
   override readonly name = "WriteConflictError";
 }
 
-/** Short, secret-free description of any thrown value, for logs and events. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+/**
+ * A pair the platform issued could not be stored before the invocation's time ran short: the
+ * platform may already have invalidated the stored pair. Pages (see README, "Runbook").
+ */
+export class PairDiscardedError extends RefreshError {
+  override readonly name = "PairDiscardedError";
+  constructor(message: string, cause?: unknown) {
+    super(message, { outcome: "PairDiscarded", cause });
+  }
+}
+
+/** The new pair is stored but could not be made current in time; the next run promotes it without an API call. */
+export class PromotionPendingError extends RefreshError {
+  override readonly name = "PromotionPendingError";
+  constructor(message: string, cause?: unknown) {
+    super(message, { retryable: true, cause });
+  }
+}
+
+/** The host's clock cannot be corrected from AWS's `Date` header, so lease times would be unreliable. */
+export class ClockError extends RefreshError {
+  override readonly name = "ClockError";
+}
+
+/**
+ * The token secret's 24-hour version budget is spent (Secrets Manager keeps at most 100 versions
+ * per secret per 24 h): calling the platform now would issue a pair that could not be stored.
+ */
+export class VersionBudgetError extends RefreshError {
+  override readonly name = "VersionBudgetError";
+}
+
+/**
+ * Short, secret-free description of any thrown value, for logs, events and CLI output: the
+ * redaction step (README, "Security model") removes the values `redactor` knows, strips control
+ * characters and bounds the length.
+ */
+export function describeError(error: unknown, redactor: Redactor = new Redactor()): string {
+  let text: string;
+  try {
+    text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  } catch {
+    text = "a thrown value that cannot be described";
+  }
+  return redactor.text(text, MAX_MESSAGE_CHARS) ?? "Error";
 }

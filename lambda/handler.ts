@@ -1,17 +1,23 @@
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { Context } from "aws-lambda";
+import { createAwsClients } from "./aws-clients.js";
+import { AwsClock } from "./clock.js";
 import { loadConfig } from "./config.js";
 import { runRefresh } from "./refresh/workflow.js";
 import { Telemetry, type RefreshResult } from "./telemetry/telemetry.js";
 
 // Built once per execution environment; a bad configuration fails the cold start with its reason.
 const config = loadConfig();
-const secrets = new SecretsManagerClient({});
-const telemetry = new Telemetry({
-  namespace: config.metricsNamespace,
-  eventBusName: config.eventBusName,
-  events: new EventBridgeClient({}),
-});
+const clock = new AwsClock();
+const { secrets, dynamodb, events } = createAwsClients(config.awsRequestTimeoutMs, clock);
+const telemetry = new Telemetry({ namespace: config.metricsNamespace, eventBusName: config.eventBusName, events });
+let coldStart = true;
 
 /** EventBridge schedule target; `{"force": true}` refreshes even when the token is not due. */
-export const handler = (event: unknown): Promise<RefreshResult> => runRefresh({ config, secrets, telemetry }, event);
+export const handler = (event: unknown, context?: Pick<Context, "awsRequestId" | "getRemainingTimeInMillis">): Promise<RefreshResult> => {
+  const invocation = {
+    coldStart,
+    ...(context && { requestId: context.awsRequestId, endsAt: Date.now() + context.getRemainingTimeInMillis() }),
+  };
+  coldStart = false;
+  return runRefresh({ config, secrets, dynamodb, clock, telemetry, invocation }, event);
+};

@@ -1,20 +1,31 @@
 import type { TestProject } from "vitest/node";
+import { startAwsFront, type AwsFront } from "./support/aws-front.js";
 import { startMoto, type MotoServer } from "./support/moto.js";
 
 let moto: MotoServer | undefined;
+let front: AwsFront | undefined;
 
-/** One moto_server for the whole suite; every test file uses its own uniquely named secrets. */
+/**
+ * One moto_server for the whole suite, behind one AWS front with the default limits of real Secrets
+ * Manager (README "Testing"); every test file uses its own uniquely named secrets and tables.
+ */
 export async function setup(project: TestProject): Promise<void> {
   moto = await startMoto();
+  front = await startAwsFront({ upstream: moto.endpoint });
   project.provide("motoEndpoint", moto.endpoint);
+  project.provide("frontEndpoint", front.endpoint);
 }
 
 export async function teardown(): Promise<void> {
+  await front?.close();
   await moto?.stop();
 }
 
 declare module "vitest" {
   export interface ProvidedContext {
+    /** moto_server itself: for a test file's own front (`startAwsFront({ upstream: inject("motoEndpoint") })`). */
     motoEndpoint: string;
+    /** The shared front every SDK client reaches through AWS_ENDPOINT_URL. */
+    frontEndpoint: string;
   }
 }

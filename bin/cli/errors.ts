@@ -1,4 +1,5 @@
 import { ConfigError, NeedsInitialRefreshTokenError, RefreshError, SecretFormatError, describeError } from "../../lambda/errors.js";
+import { cleanText } from "../../lambda/redaction.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
 
 /** The CLI's exit codes (documented in `token-refresher --help` and the README). */
@@ -15,7 +16,11 @@ export const EXIT = {
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** An expected failure: printed as `error: message` (and a hint), never with a stack trace. */
+/**
+ * An expected failure: printed as `error: message` (and a hint), never with a stack trace. The
+ * message passes the redaction step (README, "Security model"): it may quote an exception's text,
+ * and a terminal must never receive its control characters. Hints are the CLI's own text.
+ */
 export class CliError extends Error {
   override readonly name = "CliError";
   constructor(
@@ -23,7 +28,7 @@ export class CliError extends Error {
     readonly exitCode: ExitCode,
     readonly hint?: string,
   ) {
-    super(message);
+    super(cleanText(message) ?? "unknown error");
   }
 }
 
@@ -86,6 +91,8 @@ export function exitCodeForResult(result: RefreshResult): ExitCode {
     case "CredentialRejected":
     case "AppFrozen":
       return EXIT.rejected;
+    case "PairDiscarded":
+      return EXIT.failed;
     case "RefreshFailed":
       if (["ConfigError", "SecretFormatError", "NeedsInitialRefreshTokenError", "ResourceNotFoundException", "AccessDeniedException"].includes(result.reason)) {
         return EXIT.usage;

@@ -1,4 +1,5 @@
 import type { DialectName } from "../../lambda/config.js";
+import { cleanText } from "../../lambda/redaction.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
 
 /** 3725 → "1h 2m 5s"; 59 → "59s"; negative → "-" prefix. */
@@ -15,9 +16,12 @@ export function formatDuration(totalSeconds: number): string {
   return sign + parts.join(" ");
 }
 
-/** The one-line outcome of a run, shared by `refresh`, `init` and `npm start`. Never contains a token. */
+/**
+ * The one-line outcome of a run, shared by `refresh`, `init` and `npm start`. Never contains a token;
+ * the platform's or an exception's text passes the redaction step again (README, "Security model").
+ */
 export function outcomeLine(result: RefreshResult): string {
-  const parts = [`${result.outcome} (${result.reason})`];
+  const parts = [`${result.outcome} (${cleanText(result.reason, 100)})`];
   if (result.ttlSeconds !== undefined) {
     parts.push(`access token valid ${formatDuration(result.ttlSeconds)}${result.expiresAt ? ` (until ${result.expiresAt})` : ""}`);
   } else if (result.outcome === "Refreshed" || result.outcome === "Skipped") {
@@ -26,7 +30,8 @@ export function outcomeLine(result: RefreshResult): string {
   if (result.versionId) parts.push(`version ${result.versionId}`);
   parts.push(`${result.apiCalls} API call${result.apiCalls === 1 ? "" : "s"} in ${result.durationMs} ms`);
   let line = parts.join(", ");
-  if (result.message) line += `\n  ${result.message}`;
+  const message = cleanText(result.message);
+  if (message) line += `\n  ${message}`;
   return line;
 }
 

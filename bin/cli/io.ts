@@ -2,6 +2,7 @@ import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { GetFunctionConfigurationCommand } from "@aws-sdk/client-lambda";
 import type { DialectFactory } from "../../lambda/dialects/index.js";
+import { terminalSafe } from "../../lambda/redaction.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -23,10 +24,14 @@ export interface CliIo {
   readonly lambda?: { send(command: GetFunctionConfigurationCommand): Promise<{ Environment?: { Variables?: Record<string, string> } }> };
 }
 
+/**
+ * The real terminal. Whatever a command prints passes `terminalSafe` last (README, "Security
+ * model"): no escape sequence or bidi override reaches the terminal, whatever path the text took.
+ */
 export function processIo(): CliIo {
   return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    stdout: (text) => process.stdout.write(terminalSafe(text)),
+    stderr: (text) => process.stderr.write(terminalSafe(text)),
     readStdin: async () => {
       if (process.stdin.isTTY) {
         process.stderr.write("reading from standard input; end with Ctrl-D\n");

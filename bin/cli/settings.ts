@@ -1,8 +1,13 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { createAwsClients, type AwsClients } from "../../lambda/aws-clients.js";
+import { AwsClock } from "../../lambda/clock.js";
 import { loadConfig, type RefresherConfig } from "../../lambda/config.js";
+import { WriteProtocol } from "../../lambda/protocol/write-protocol.js";
+import { WRITE_GRACE_MS } from "../../lambda/refresh/workflow.js";
+import { TokenStore } from "../../lambda/secrets/token-store.js";
+import { StateTable } from "../../lambda/state/state-table.js";
 import { CliError, EXIT } from "./errors.js";
 import type { CliIo, Env } from "./io.js";
 
@@ -17,6 +22,7 @@ const ENV_FLAGS = {
   dialect: "TOKEN_DIALECT",
   "client-secret-id": "CLIENT_SECRET_ID",
   "token-secret-id": "TOKEN_SECRET_ID",
+  "state-table": "STATE_TABLE_NAME",
   endpoint: "ENDPOINT_URL",
   "refresh-window": "REFRESH_WINDOW_SECONDS",
   "event-bus": "EVENT_BUS_NAME",
@@ -127,11 +133,43 @@ export function secretsClient(io: CliIo, env: Env): SecretsManagerClient {
   return io.secrets ?? new SecretsManagerClient(awsClientConfig(env));
 }
 
-export function eventsClient(io: CliIo, env: Env): EventBridgeClient {
-  return io.events ?? new EventBridgeClient(awsClientConfig(env));
+/** The AWS clients of a refresh run from the command line: built as the Lambda builds them, with a clock of their own. */
+export interface RunClients extends AwsClients {
+  readonly clock: AwsClock;
+  /** Closes the connections of the clients built here (not the test seams). */
+  destroy(): void;
 }
 
-function awsClientConfig(env: Env): { region?: string; endpoint?: string } {
+export function runClients(io: CliIo, env: Env, config: RefresherConfig): RunClients {
+  const clock = new AwsClock(io.now);
+  const built = createAwsClients(config.awsRequestTimeoutMs, clock, awsClientConfig(env));
+  const secrets = io.secrets ? clock.watch(io.secrets) : built.secrets;
+  const events = io.events ?? built.events;
+  return {
+    clock,
+    secrets,
+    dynamodb: built.dynamodb,
+    events,
+    destroy: () => {
+      if (!io.secrets) built.secrets.destroy();
+      if (!io.events) built.events.destroy();
+      built.dynamodb.destroy();
+    },
+  };
+}
+
+/** The write protocol over the run clients, for commands that read or write the token secret as the Lambda does. */
+export function writeProtocol(config: RefresherConfig, clients: RunClients, io: CliIo): WriteProtocol {
+  const localNow = io.now ?? Date.now;
+  return new WriteProtocol(
+    new TokenStore(clients.secrets, config.tokenSecretId),
+    new StateTable(clients.dynamodb, config.stateTableName, config.credentialName),
+    clients.clock,
+    { leaseMs: config.leaseSeconds * 1000, invocationEndsAt: localNow() + config.runBudgetMs + WRITE_GRACE_MS, localNow },
+  );
+}
+
+export function awsClientConfig(env: Env): { region?: string; endpoint?: string } {
   const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
   const endpoint = env.AWS_ENDPOINT_URL?.trim();
   return { ...(region && { region }), ...(endpoint && { endpoint }) };
@@ -143,6 +181,7 @@ export const REFRESHER_VARIABLES = [
   "TOKEN_DIALECT",
   "CLIENT_SECRET_ID",
   "TOKEN_SECRET_ID",
+  "STATE_TABLE_NAME",
   "ENDPOINT_URL",
   "OAUTH2_TOKEN_PATH",
   "DEFAULT_EXPIRES_IN_SECONDS",
@@ -150,6 +189,7 @@ export const REFRESHER_VARIABLES = [
   "HTTP_TIMEOUT_MS",
   "RUN_BUDGET_MS",
   "LEASE_SECONDS",
+  "AWS_REQUEST_TIMEOUT_MS",
   "METRICS_NAMESPACE",
   "EVENT_BUS_NAME",
 ] as const;

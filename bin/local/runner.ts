@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
+import { createAwsClients, type AwsClients } from "../../lambda/aws-clients.js";
+import { AwsClock } from "../../lambda/clock.js";
 import { loadConfig, type RefresherConfig } from "../../lambda/config.js";
 import { ConfigError } from "../../lambda/errors.js";
 import { runRefresh } from "../../lambda/refresh/workflow.js";
@@ -10,6 +11,7 @@ import { Telemetry, type RefreshResult } from "../../lambda/telemetry/telemetry.
 import { startIotPlatform, type IotPlatform } from "../../test/simulators/iot-platform.js";
 import { startMoto, type MotoServer } from "../../test/support/moto.js";
 import { createTestPki } from "../../test/support/pki.js";
+import { createStateTable } from "../../test/support/refresher.js";
 import { EXIT, exitCodeForResult, type ExitCode } from "../cli/errors.js";
 import { formatDuration } from "../cli/format.js";
 import type { Env } from "../cli/io.js";
@@ -154,8 +156,7 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
 
   let moto: MotoServer | undefined;
   let platform: IotPlatform | undefined;
-  let secrets: SecretsManagerClient | undefined;
-  let events: EventBridgeClient | undefined;
+  let clients: AwsClients | undefined;
   try {
     write("token-refresher local run: demo (moto_server + IoT platform simulator; nothing leaves this machine)\n");
     moto = await startMoto();
@@ -165,8 +166,10 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
     platform = await startIotPlatform({ pki, appId, secret: appSecret, accessTokenTtlSeconds: settings.accessTokenTtlSeconds, rateLimit: false });
     // Fixed local credentials and the local endpoint: the demo can never reach a real AWS account.
     const aws = { endpoint: moto.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } };
-    secrets = new SecretsManagerClient(aws);
-    events = new EventBridgeClient(aws);
+    const clock = new AwsClock();
+    clients = createAwsClients(3_000, clock, aws);
+    const { secrets, dynamodb, events } = clients;
+    const stateTableName = await createStateTable("local-demo-state", dynamodb);
     const clientSecretId = "local-demo/client";
     const tokenSecretId = "local-demo/token";
     await secrets.send(
@@ -181,6 +184,7 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
       TOKEN_DIALECT: "iot",
       CLIENT_SECRET_ID: clientSecretId,
       TOKEN_SECRET_ID: tokenSecretId,
+      STATE_TABLE_NAME: stateTableName,
       ENDPOINT_URL: platform.baseUrl,
       REFRESH_WINDOW_SECONDS: String(settings.refreshWindowSeconds),
       EVENT_BUS_NAME: "",
@@ -215,9 +219,10 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
     });
     const alarms = new AlarmModel(write);
     const demoPlatform = platform;
-    const demoSecrets = secrets;
     await loop(settings, options, async (run) => {
-      const result = await runRefresh({ config, secrets: demoSecrets, telemetry }, {});
+      // After the unfreeze, as the runbook says, force a run: a failing credential otherwise waits out its backoff.
+      const event = unfreezeAt && run === unfreezeAt + 1 ? { force: true } : {};
+      const result = await runRefresh({ config, secrets, dynamodb, clock, telemetry }, event);
       write(runLine(run, result, Date.now()));
       if (result.outcome !== "Refreshed" && result.outcome !== "Skipped") write(`          EMF    ${metricSummary(lastEmf)}\n`);
       alarms.observe(lastEmf);
@@ -227,13 +232,12 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
       }
       if (run === unfreezeAt) {
         demoPlatform.setFrozen(false);
-        write(`── after run ${run}: the app is unfrozen (arrears settled); the next due run refreshes again ──\n`);
+        write(`── after run ${run}: the app is unfrozen (arrears settled); the next run is forced, as the runbook says, instead of waiting out the backoff ──\n`);
       }
     });
     return EXIT.ok;
   } finally {
-    secrets?.destroy();
-    events?.destroy();
+    destroyAll(clients);
     await platform?.close();
     await moto?.stop();
     write(options.signal.aborted ? "stopped: simulator and moto_server shut down\n" : "done: simulator and moto_server shut down\n");
@@ -247,8 +251,9 @@ async function runReal(options: LocalRunOptions): Promise<ExitCode> {
   const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
   const endpoint = env.AWS_ENDPOINT_URL?.trim();
   const aws = { ...(region && { region }), ...(endpoint && { endpoint }) };
-  const secrets = new SecretsManagerClient(aws);
-  const events = new EventBridgeClient(aws);
+  const clock = new AwsClock();
+  const clients = createAwsClients(config.awsRequestTimeoutMs, clock, aws);
+  const { secrets, dynamodb, events } = clients;
   const telemetry = new Telemetry({
     namespace: config.metricsNamespace,
     eventBusName: config.eventBusName,
@@ -265,14 +270,19 @@ async function runReal(options: LocalRunOptions): Promise<ExitCode> {
   let last: ExitCode = EXIT.ok;
   try {
     await loop(settings, options, async (run) => {
-      const result = await runRefresh({ config, secrets, telemetry }, {});
+      const result = await runRefresh({ config, secrets, dynamodb, clock, telemetry }, {});
       write(runLine(run, result, Date.now()));
       if (result.message) write(`          ${result.message}\n`);
       last = exitCodeForResult(result);
     });
   } finally {
-    secrets.destroy();
-    events.destroy();
+    destroyAll(clients);
   }
   return last;
+}
+
+function destroyAll(clients: AwsClients | undefined): void {
+  clients?.secrets.destroy();
+  clients?.dynamodb.destroy();
+  clients?.events.destroy();
 }

@@ -1,4 +1,5 @@
 import { ProtocolError } from "../errors.js";
+import type { TokenGrant } from "./types.js";
 
 /** Tokens larger than this are not tokens (IoT documents 256; JWTs from OAuth2 servers run to a few KiB). */
 const MAX_TOKEN_CHARS = 8_192;
@@ -50,4 +51,9 @@ export class GrantReader {
   private invalid(field: string, problem: string): ProtocolError {
     return new ProtocolError(`${this.where} answered 200 but field ${field} ${problem}`, { httpStatus: 200 });
   }
+}
+
+/** A typed client's answer (IotAuthResult, OAuth2TokenResult) as the workflow's TokenGrant. */
+export function toTokenGrant(result: { accessToken: string; refreshToken: string; tokenType: string; scope?: string; expiresIn: number }): TokenGrant {
+  return { accessToken: result.accessToken, refreshToken: result.refreshToken, tokenType: result.tokenType, scope: result.scope, expiresInSeconds: result.expiresIn };
 }

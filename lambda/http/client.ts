@@ -1,5 +1,5 @@
 import { Agent, request } from "undici";
-import { NetworkError, ProtocolError } from "../errors.js";
+import { ConfigError, NetworkError, ProtocolError } from "../errors.js";
 import type { Deadline } from "../refresh/deadline.js";
 
 /** Optional PEM material from the client secret. Without `ca`, the system trust store applies. */
@@ -16,6 +16,22 @@ export interface HttpAnswer {
 }
 
 export type RequestBody = { readonly form: Record<string, string> } | { readonly json: unknown };
+
+/** Timeout of one HTTP attempt, connect to last byte, unless configured (HTTP_TIMEOUT_MS, client options). */
+export const DEFAULT_HTTP_TIMEOUT_MS = 5_000;
+
+/** Checks that option `name` of a typed client is an `https://` URL without credentials. */
+export function httpsUrl(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: "${value}"`);
+  }
+  if (url.protocol !== "https:") throw new ConfigError(`${name} must use https://, got "${url.protocol}"`);
+  if (url.username || url.password) throw new ConfigError(`${name} must not contain credentials`);
+  return value;
+}
 
 /** Token answers are a few hundred bytes; anything far larger is not a token answer. */
 const MAX_BODY_BYTES = 64 * 1024;

@@ -1,4 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseTokenDocument } from "../secrets/token-store.js";
 
 /** The access token a consuming service uses, as stored by the refresher. Never log `accessToken`. */
@@ -20,9 +21,15 @@ export interface TokenReaderOptions {
   readonly refreshMarginSeconds?: number;
   /**
    * When the stored token is already inside the margin (the refresher is late or failing), read the
-   * secret again at most this often instead of on every call. Also bounds re-reads after a 401. Default 5.
+   * secret again at most this often instead of on every call. Also the pause after the reader gave up
+   * on a rejected token: for this long, more 401s for that token come back at once, with no read. Default 5.
    */
   readonly minRereadSeconds?: number;
+  /**
+   * After a 401, how long to keep polling the secret for a different token (a rotation may be
+   * storing it right now) before giving up and returning the 401. Default 2000 ms.
+   */
+  readonly rotationWaitMs?: number;
   /** `fetch` used by `reader.fetch`; defaults to the global one. Pass one with your TLS agent if the API needs it. */
   readonly fetch?: (input: string | URL, init: RequestInit) => Promise<Response>;
   /** Clock, epoch ms (tests). */
@@ -43,6 +50,26 @@ export class TokenUnavailableError extends Error {
   override readonly name = "TokenUnavailableError";
 }
 
+/** Default of `rotationWaitMs`: a rotation stores its new pair in two Secrets Manager writes, well within it. */
+export const DEFAULT_ROTATION_WAIT_MS = 2_000;
+/** The poll after a 401 waits this long before its second read, then doubles the wait. */
+export const FIRST_POLL_DELAY_MS = 50;
+
+/**
+ * The waits between the reads of one poll: FIRST_POLL_DELAY_MS doubling, the last one cut so that
+ * they add up to `totalMs`. With the defaults: 50, 100, 200, 400, 800, 450 ms, so 7 reads in all.
+ */
+export function pollDelays(totalMs: number): number[] {
+  const delays: number[] = [];
+  let spent = 0;
+  for (let delay = FIRST_POLL_DELAY_MS; spent < totalMs; delay *= 2) {
+    const step = Math.min(delay, totalMs - spent);
+    delays.push(step);
+    spent += step;
+  }
+  return delays;
+}
+
 interface Cached {
   readonly token: AccessToken;
   /** Epoch ms after which the cache must not be used. */
@@ -52,21 +79,32 @@ interface Cached {
 interface Inflight {
   readonly seq: number;
   readonly promise: Promise<AccessToken>;
-  /** Started after a 401, so it reflects AWSCURRENT as of after that rejection. */
-  readonly afterRejection: boolean;
 }
 
-interface Reread {
+/** Reads of the secret after a 401, until it holds a token other than `rejected` or the wait is over. */
+interface Poll {
   readonly rejected: string;
-  readonly at: number;
-  readonly result: Promise<AccessToken>;
+  readonly promise: Promise<AccessToken>;
+}
+
+/** A token the reader gave up on: the secret still held it when the wait after a 401 was over. */
+interface GaveUp {
+  readonly token: string;
+  /** Epoch ms until which more 401s for it come back at once, with no read. */
+  readonly until: number;
 }
 
 /**
- * Reads the access token from the token secret for a consuming service (spec: "Consumers"):
- * always by `VersionStage: AWSCURRENT`, cached until shortly before `expiresAt`, one read in flight
- * at a time however many callers ask, and on an HTTP 401 from the platform one re-read and one
- * retry — the platform keeps only the last token valid, so a 401 usually means it was just replaced.
+ * Reads the access token from the token secret for a consuming service (README, "Reading the token
+ * from a service"): always by `VersionStage: AWSCURRENT`, cached until shortly before `expiresAt`, one
+ * read in flight at a time however many callers ask.
+ *
+ * On an HTTP 401 from the platform it rides through a rotation: the platform keeps only the last token
+ * valid, so the stored token dies the moment the platform answers the refresher, a little before the
+ * refresher has stored the new pair. The reader then polls the secret (`rotationWaitMs`, reads spaced
+ * by `pollDelays`) until it holds a different token and retries once with it. Concurrent callers share
+ * the poll. If the secret still holds the rejected token when the wait is over, the rejection is real:
+ * the 401 goes to the caller, and for `minRereadSeconds` further 401s for that token do too, at once.
  *
  * The reader never refreshes: it cannot (it has no access to the client secret). It never logs.
  */
@@ -74,11 +112,13 @@ export class TokenReader {
   private readonly secrets: SecretsManagerClient;
   private readonly marginMs: number;
   private readonly minRereadMs: number;
+  private readonly pollSchedule: readonly number[];
   private readonly now: () => number;
   private readonly fetchImpl: (input: string | URL, init: RequestInit) => Promise<Response>;
-  private cached?: Cached;
-  private inflight?: Inflight;
-  private lastReread?: Reread;
+  private cached: Cached | undefined;
+  private inflight: Inflight | undefined;
+  private poll: Poll | undefined;
+  private gaveUp: GaveUp | undefined;
   private seq = 0;
   /** The newest read that has finished; an older read finishing later must not touch the cache. */
   private settledSeq = 0;
@@ -89,6 +129,11 @@ export class TokenReader {
     this.secrets = options.secrets ?? new SecretsManagerClient({});
     this.marginMs = Math.max(0, options.refreshMarginSeconds ?? 60) * 1000;
     this.minRereadMs = Math.max(0, options.minRereadSeconds ?? 5) * 1000;
+    const rotationWaitMs = options.rotationWaitMs ?? DEFAULT_ROTATION_WAIT_MS;
+    if (!Number.isFinite(rotationWaitMs) || rotationWaitMs < 0) {
+      throw new RangeError(`TokenReader: rotationWaitMs must be a number of milliseconds >= 0 (got ${rotationWaitMs})`);
+    }
+    this.pollSchedule = pollDelays(rotationWaitMs);
     this.now = options.now ?? Date.now;
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
   }
@@ -107,6 +152,8 @@ export class TokenReader {
   async getToken(): Promise<AccessToken> {
     const cached = this.cached;
     if (cached && this.now() < cached.freshUntil) return cached.token;
+    // While a 401 is being ridden through, the poll's answer is the one to use: no reads of our own.
+    if (this.poll) return this.poll.promise;
     return this.read();
   }
 
@@ -116,53 +163,54 @@ export class TokenReader {
   }
 
   /**
-   * Call after the platform answered 401 to `rejected`: returns a token that differs from it if the
-   * secret holds one. Concurrent callers with the same rejected token share one read; repeated
-   * rejections of the same token read at most once per `minRereadSeconds`.
+   * Call after the platform answered 401 to `rejected`: returns a token that differs from it once
+   * the secret holds one, polling for up to `rotationWaitMs`; returns `rejected` itself when the
+   * secret still holds it after that (a real rejection: pass the 401 on). Concurrent callers share
+   * one poll; after giving up, calls for the same token within `minRereadSeconds` return at once.
    */
   async renewAfterRejection(rejected: string): Promise<AccessToken> {
     const cached = this.cached;
     if (cached && cached.token.accessToken !== rejected && this.now() < cached.freshUntil) return cached.token;
-    const last = this.lastReread;
-    if (last && last.rejected === rejected && this.now() - last.at < this.minRereadMs) return last.result;
+    if (this.poll?.rejected === rejected) return this.poll.promise;
+    const gaveUp = this.gaveUp;
+    if (gaveUp?.token === rejected && this.now() < gaveUp.until && cached?.token.accessToken === rejected) return cached.token;
+    // Never serve the rejected token from the cache again, whatever a read started earlier returns.
     if (cached?.token.accessToken === rejected) this.cached = undefined;
-    const result = this.read(true);
-    const reread: Reread = { rejected, at: this.now(), result };
-    this.lastReread = reread;
-    // A failed read is not remembered: the next 401 may try again at once.
-    result.catch(() => {
-      if (this.lastReread === reread) this.lastReread = undefined;
+    const promise = this.pollForReplacement(rejected).finally(() => {
+      if (this.poll === poll) this.poll = undefined;
     });
-    return result;
+    const poll: Poll = { rejected, promise };
+    this.poll = poll;
+    return promise;
   }
 
   /**
-   * Runs `fn` with the current access token; if the platform answers 401, re-reads the secret once
-   * and, when it holds a different token, runs `fn` once more with it. A second 401 is returned (or
-   * thrown) to the caller as it is.
+   * Runs `fn` with the current access token; if the platform answers 401, waits for the secret to
+   * hold a different token (see `renewAfterRejection`) and runs `fn` once more with it. A 401 that
+   * outlasts the wait, or a second 401, is returned (or thrown) to the caller as it is.
    */
   async withToken<T>(fn: (accessToken: string) => Promise<T>, options: WithTokenOptions<T> = {}): Promise<T> {
     const isUnauthorized = options.isUnauthorized ?? defaultIsUnauthorized;
     const first = await this.getToken();
-    let outcome: { result?: T; error?: unknown; threw: boolean };
+    let outcome: { readonly result: T } | { readonly error: unknown };
     try {
-      outcome = { result: await fn(first.accessToken), threw: false };
+      outcome = { result: await fn(first.accessToken) };
     } catch (error) {
-      outcome = { error, threw: true };
+      outcome = { error };
     }
-    const unauthorized = isUnauthorized(outcome.threw ? { error: outcome.error } : { result: outcome.result });
-    if (unauthorized) {
+    if (isUnauthorized(outcome)) {
       const renewed = await this.renewAfterRejection(first.accessToken);
       if (renewed.accessToken !== first.accessToken) return fn(renewed.accessToken);
     }
-    if (outcome.threw) throw outcome.error;
-    return outcome.result as T;
+    if ("error" in outcome) throw outcome.error;
+    return outcome.result;
   }
 
   /**
-   * `fetch` with `Authorization: Bearer <access token>`; on a 401 re-reads the secret once and
-   * retries once. The request body must be replayable (string, Buffer, URLSearchParams, FormData,
-   * Blob), not a stream. Add the platform's other headers (IoT: `app_key`) in `init.headers`.
+   * `fetch` with `Authorization: Bearer <access token>`; on a 401 waits for a different token (see
+   * `renewAfterRejection`) and retries once. The request body must be replayable (string, Buffer,
+   * URLSearchParams, FormData, Blob), not a stream. Add the platform's other headers (IoT: `app_key`)
+   * in `init.headers`.
    */
   async fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
     const send = (accessToken: string): Promise<Response> => {
@@ -180,16 +228,33 @@ export class TokenReader {
     return send(renewed.accessToken);
   }
 
+  /** Reads until the secret holds a token other than `rejected`, waiting `pollSchedule` between reads. */
+  private async pollForReplacement(rejected: string): Promise<AccessToken> {
+    let token = await this.readOnce(++this.seq);
+    for (const delay of this.pollSchedule) {
+      if (token.accessToken !== rejected) break;
+      await sleep(delay);
+      token = await this.readOnce(++this.seq);
+    }
+    if (token.accessToken !== rejected) {
+      this.gaveUp = undefined;
+      return token;
+    }
+    const gaveUp: GaveUp = { token: rejected, until: this.now() + this.minRereadMs };
+    this.gaveUp = gaveUp;
+    // Kept only for the pause, so that calls in it go out (and get their 401) without reading.
+    this.cached = { token, freshUntil: Math.min(gaveUp.until, token.expiresAt.getTime()) };
+    return token;
+  }
+
   /** One GetSecretValue by AWSCURRENT at a time; callers arriving meanwhile share it. */
-  private read(afterRejection = false): Promise<AccessToken> {
-    const inflight = this.inflight;
-    // A read that started before a 401 may return the rejected token: after a rejection, join only a post-rejection read.
-    if (inflight && (!afterRejection || inflight.afterRejection)) return inflight.promise;
+  private read(): Promise<AccessToken> {
+    if (this.inflight) return this.inflight.promise;
     const seq = ++this.seq;
     const promise = this.readOnce(seq).finally(() => {
       if (this.inflight?.seq === seq) this.inflight = undefined;
     });
-    this.inflight = { seq, promise, afterRejection };
+    this.inflight = { seq, promise };
     return promise;
   }
 
@@ -219,10 +284,19 @@ export class TokenReader {
       expiresAt: new Date(expiresAt),
       versionId: answer.VersionId ?? "",
     };
-    // Inside the margin already (the refresher is late): use it, but look again soon.
-    const freshUntil = Math.max(expiresAt - this.marginMs, Math.min(expiresAt, readAt + this.minRereadMs));
-    if (newest) this.cached = { token, freshUntil };
+    if (newest) this.cached = this.cacheEntry(token, readAt);
     return token;
+  }
+
+  /** How long a token just read may be served from the cache. */
+  private cacheEntry(token: AccessToken, readAt: number): Cached | undefined {
+    // The platform rejected it and a poll is waiting for its replacement: never cache it.
+    if (this.poll?.rejected === token.accessToken) return undefined;
+    const expiresAt = token.expiresAt.getTime();
+    // Inside the margin already (the refresher is late), or given up on after a 401: use it, but look again soon.
+    const lookAgainAt = Math.min(expiresAt, readAt + this.minRereadMs);
+    const rejectedBefore = this.gaveUp?.token === token.accessToken;
+    return { token, freshUntil: rejectedBefore ? lookAgainAt : Math.max(expiresAt - this.marginMs, lookAgainAt) };
   }
 }
 

@@ -1,25 +1,53 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { AwsClock } from "../clock.js";
 import type { RefresherConfig } from "../config.js";
 import { createDialect as defaultCreateDialect, type DialectFactory } from "../dialects/index.js";
 import type { TokenDialect, TokenGrant } from "../dialects/types.js";
-import { NeedsInitialRefreshTokenError, RefreshError, WriteConflictError, describeError } from "../errors.js";
-import { readClientSecret } from "../secrets/client-secret.js";
-import { LEASE_STAGE, PENDING_STAGE, TokenStore, accessTokenSecondsLeft, type TokenDocument, type TokenVersion } from "../secrets/token-store.js";
+import { NeedsInitialRefreshTokenError, PromotionPendingError, RefreshError, describeError } from "../errors.js";
+import {
+  WriteProtocol,
+  heldBySpacing,
+  inBackoff,
+  type AttemptRecord,
+  type Lease,
+} from "../protocol/write-protocol.js";
+import { readClientSecretVersion, type ClientSecretVersion } from "../secrets/client-secret.js";
+import { TokenStore, accessTokenSecondsLeft, type TokenDocument, type TokenVersion } from "../secrets/token-store.js";
+import { StateTable, type CredentialState } from "../state/state-table.js";
 import type { RefreshResult, Telemetry } from "../telemetry/telemetry.js";
 import { Deadline } from "./deadline.js";
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from "./retry.js";
 
+/** Extra time after the run budget for the writes, when no Lambda context says how much is left (CLI, `npm start`). */
+export const WRITE_GRACE_MS = 15_000;
+
+/** The invocation a run belongs to (the Lambda context, or the CLI's stand-in). */
+export interface Invocation {
+  readonly requestId?: string;
+  readonly coldStart?: boolean;
+  /** Local epoch ms the invocation must end by (Lambda: `Date.now() + context.getRemainingTimeInMillis()`). */
+  readonly endsAt?: number;
+}
+
 export interface RefreshDeps {
   readonly config: RefresherConfig;
   readonly secrets: SecretsManagerClient;
+  readonly dynamodb: DynamoDBClient;
+  /** AWS's time, corrected from the answers of `secrets` and `dynamodb` (see lambda/clock.ts). */
+  readonly clock: AwsClock;
   readonly telemetry: Telemetry;
+  readonly invocation?: Invocation;
   readonly createDialect?: DialectFactory;
-  readonly now?: () => number;
+  /** The host's clock (tests skew it). */
+  readonly localNow?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
   readonly retryPolicy?: RetryPolicy;
+  /** Names this run's lease and pair version (tests); a random UUID otherwise. */
+  readonly runId?: string;
 }
 
 /** The trigger: a schedule's event, or `{"force": true}` to refresh even when not due. */
@@ -27,24 +55,32 @@ export interface RefreshEvent {
   readonly force?: boolean;
 }
 
-type RunFacts = Omit<RefreshResult, "credential" | "apiCalls" | "durationMs">;
+type RunFacts = Omit<RefreshResult, "credential" | "apiCalls" | "durationMs" | "requestId" | "coldStart">;
 
 /**
- * One refresh run (spec: "Refresh run"): read, decide, lease, call, compare-and-swap write, report.
- * Never throws for an expected failure: the outcome is in the result, the metrics and the event.
+ * One refresh run (README, "How a refresh run works"): read, decide, lease, call, compare-and-swap
+ * write, release, report. Never throws for an expected failure: the outcome is in the result, the
+ * metrics and the event.
  */
 export async function runRefresh(deps: RefreshDeps, event: unknown = {}): Promise<RefreshResult> {
-  const now = deps.now ?? Date.now;
-  const startedAt = now();
-  const run = new RefreshRun(deps, now);
+  const localNow = deps.localNow ?? Date.now;
+  const startedAt = localNow();
+  const run = new RefreshRun(deps, localNow, startedAt);
   let facts: RunFacts;
   try {
     facts = await run.execute(isForced(event));
   } catch (error) {
     facts = run.failure(error);
   }
-  const result: RefreshResult = { credential: deps.config.credentialName, apiCalls: run.apiCalls, durationMs: now() - startedAt, ...facts };
-  await deps.telemetry.report(result, new Date(now()));
+  const result: RefreshResult = {
+    credential: deps.config.credentialName,
+    ...(deps.invocation?.requestId && { requestId: deps.invocation.requestId }),
+    ...(deps.invocation?.coldStart !== undefined && { coldStart: deps.invocation.coldStart }),
+    apiCalls: run.apiCalls,
+    durationMs: localNow() - startedAt,
+    ...facts,
+  };
+  await deps.telemetry.report(result, new Date(run.reportTime()));
   return result;
 }
 
@@ -54,53 +90,66 @@ function isForced(event: unknown): boolean {
 
 class RefreshRun {
   apiCalls = 0;
-  private readonly store: TokenStore;
+  private readonly protocol: WriteProtocol;
   private readonly deadline: Deadline;
-  private readonly runId = randomUUID();
+  private readonly runId: string;
   /** The last version read, so a failure can still report the stored token's remaining lifetime. */
   private lastRead?: TokenVersion;
 
   constructor(
     private readonly deps: RefreshDeps,
-    private readonly now: () => number,
+    private readonly localNow: () => number,
+    startedAt: number,
   ) {
-    this.store = new TokenStore(deps.secrets, deps.config.tokenSecretId);
-    this.deadline = new Deadline(deps.config.runBudgetMs, now);
+    const { config } = deps;
+    this.runId = deps.runId ?? randomUUID();
+    this.deadline = new Deadline(config.runBudgetMs, localNow);
+    this.protocol = new WriteProtocol(
+      new TokenStore(deps.secrets, config.tokenSecretId),
+      new StateTable(deps.dynamodb, config.stateTableName, config.credentialName),
+      deps.clock,
+      {
+        leaseMs: config.leaseSeconds * 1000,
+        invocationEndsAt: deps.invocation?.endsAt ?? startedAt + config.runBudgetMs + WRITE_GRACE_MS,
+        localNow,
+        ...(deps.sleep && { sleep: deps.sleep }),
+        ...(deps.random && { random: deps.random }),
+      },
+    );
+  }
+
+  /** AWS's time when known, else the host's (a run that failed before any AWS answer). */
+  reportTime(): number {
+    return this.deps.clock.offset === undefined ? this.localNow() : this.deps.clock.now();
   }
 
   async execute(force: boolean): Promise<RunFacts> {
-    const current = await this.read();
+    const { current, state } = await this.protocol.snapshot();
+    this.lastRead = current;
+    const now = this.deps.clock.now();
+    const leaseLive = state.leaseUntil !== undefined && state.leaseUntil > now;
+    // A holder that ended without a clean release may have stored a pair that is not current yet.
+    const leftover = !leaseLive && state.leaseOwner !== undefined;
+    const ttl = accessTokenSecondsLeft(current.document, now);
+    const due = force || this.isDue(current.document, ttl, now);
+    if (!due && !leftover) return { outcome: "Skipped", reason: "not-due", ...this.stored(current) };
+    if (leaseLive) return { outcome: "Skipped", reason: "busy", ...this.stored(current) };
 
-    // A lease means a run was here: if it crashed after storing its new pair, finish its job.
-    if (current.document.lease) {
-      const completed = await this.completePending(current);
-      if (completed) return completed;
-    }
+    const clientSecret = await readClientSecretVersion(this.deps.secrets, this.deps.config.clientSecretId);
+    if (!force && !leftover && inBackoff(state, now, clientSecret.versionId)) return this.backingOff(state, current);
 
-    const ttl = accessTokenSecondsLeft(current.document, this.now());
-    const due = force || ttl === undefined || !current.document.refreshToken || ttl <= this.deps.config.refreshWindowSeconds;
-    if (!due) {
-      return { outcome: "Skipped", reason: "not-due", ...this.stored(current) };
-    }
-    if (current.document.lease && Date.parse(current.document.lease.until) > this.now()) {
-      return { outcome: "Skipped", reason: "busy", ...this.stored(current) };
-    }
-
-    const dialect = (this.deps.createDialect ?? defaultCreateDialect)(
-      this.deps.config,
-      await readClientSecret(this.deps.secrets, this.deps.config.clientSecretId),
-    );
+    const lease = await this.protocol.acquire(this.runId, current);
+    if (!lease) return { outcome: "Skipped", reason: "busy", ...this.stored(current) };
+    let record: AttemptRecord | undefined;
     try {
-      if (!current.document.refreshToken && !dialect.bootstrap) {
-        throw new NeedsInitialRefreshTokenError(
-          `token secret has no refreshToken: a person must authorize once and store it (see README, "Initial refresh token")`,
-        );
-      }
-      const leased = await this.takeLease(current);
-      if (!leased) return { outcome: "Skipped", reason: "busy", ...this.stored(current) };
-      return await this.refreshUnderLease(dialect, leased);
+      const { facts, attempt } = await this.underLease(lease, state, current, clientSecret, force);
+      record = attempt;
+      return facts;
+    } catch (error) {
+      record = this.failedAttempt(error, lease, clientSecret);
+      throw error;
     } finally {
-      await dialect.close();
+      await this.release(lease, state, record);
     }
   }
 
@@ -116,97 +165,133 @@ class RefreshRun {
     };
   }
 
-  private async read(): Promise<TokenVersion> {
-    this.lastRead = await this.store.readCurrent();
-    return this.lastRead;
+  private isDue(document: TokenDocument, ttl: number | undefined, now: number): boolean {
+    if (ttl === undefined || !document.refreshToken) return true;
+    return ttl <= this.deps.config.refreshWindowSeconds && !heldBySpacing(document, ttl, now);
   }
 
-  private async completePending(current: TokenVersion): Promise<RunFacts | undefined> {
-    const pending = await this.store.readPending();
-    if (!pending || pending.document.basedOnVersionId !== current.versionId) return undefined;
-    if (!(await this.store.promote(pending.versionId, current.versionId))) return undefined;
-    this.lastRead = pending;
-    return { outcome: "Refreshed", reason: "completed-pending", ...this.stored(pending) };
-  }
-
-  /** Stores a copy of the current pair carrying this run's lease and makes it current, or returns undefined if another run won. */
-  private async takeLease(current: TokenVersion): Promise<TokenVersion | undefined> {
-    const document: TokenDocument = {
-      ...current.document,
-      basedOnVersionId: undefined,
-      lease: { owner: this.runId, until: new Date(this.now() + this.deps.config.leaseSeconds * 1000).toISOString() },
-    };
-    const versionId = await this.store.store(document, LEASE_STAGE, `lease-${this.runId}`);
-    if (!(await this.store.promote(versionId, current.versionId))) return undefined;
-    return { arn: current.arn, versionId, document };
-  }
-
-  /** After a failed call: put the pair back without the lease, so the next run need not wait for it to expire. */
-  private async releaseLease(leased: TokenVersion): Promise<void> {
-    try {
-      const versionId = await this.store.store({ ...leased.document, lease: undefined }, LEASE_STAGE, `unlease-${this.runId}`);
-      if (await this.store.promote(versionId, leased.versionId)) this.lastRead = { ...leased, versionId };
-    } catch {
-      // Best effort: the lease expires on its own.
+  private async underLease(
+    lease: Lease,
+    state: CredentialState,
+    read: TokenVersion,
+    clientSecret: ClientSecretVersion,
+    force: boolean,
+  ): Promise<{ facts: RunFacts; attempt?: AttemptRecord }> {
+    let current = read;
+    const completed = await this.protocol.completePending(lease, current);
+    if (completed) {
+      this.lastRead = current = completed;
+      const completedAt = Date.parse(completed.document.refreshedAt!);
+      const attempt: AttemptRecord = { attempt: { outcome: "Refreshed", reason: "completed-pending", at: completedAt }, permanent: false, createdVersionAt: completedAt };
+      if (!force) return { facts: { outcome: "Refreshed", reason: "completed-pending", ...this.stored(completed) }, attempt };
     }
-  }
+    const now = this.deps.clock.now();
+    if (!force && !this.isDue(current.document, accessTokenSecondsLeft(current.document, now), now)) {
+      return { facts: { outcome: "Skipped", reason: "not-due", ...this.stored(current) } };
+    }
+    this.protocol.checkVersionBudget(state);
 
-  private async refreshUnderLease(dialect: TokenDialect, leased: TokenVersion): Promise<RunFacts> {
-    const calledAt = this.now();
+    const dialect = (this.deps.createDialect ?? defaultCreateDialect)(this.deps.config, clientSecret.value);
     let obtained: Awaited<ReturnType<RefreshRun["obtainGrant"]>>;
     try {
-      obtained = await this.obtainGrant(dialect, leased);
-    } catch (error) {
-      // No new pair exists: hand the lease back. (Once a pair is stored, the lease stays until it
-      // is promoted, so that a crash there is completed by the next run, never overwritten.)
-      await this.releaseLease(leased);
-      throw error;
+      if (!current.document.refreshToken && !dialect.bootstrap) {
+        throw new NeedsInitialRefreshTokenError(
+          `token secret has no refreshToken: a person must authorize once and store it (see README, "Initial refresh token")`,
+        );
+      }
+      obtained = await this.obtainGrant(dialect, current, lease, state);
+    } finally {
+      await dialect.close();
     }
     if (obtained === "superseded") {
-      const latest = await this.read();
-      return { outcome: "Skipped", reason: "superseded", ...this.stored(latest) };
+      const latest = (this.lastRead = await this.protocol.store.readCurrent());
+      return { facts: { outcome: "Skipped", reason: "superseded", ...this.stored(latest) } };
     }
-    const { grant, reason } = obtained;
-    const document: TokenDocument = {
-      accessToken: grant.accessToken,
-      refreshToken: grant.refreshToken,
-      tokenType: grant.tokenType,
-      scope: grant.scope,
-      // Counted from when the request was sent: the platform's clock started no earlier.
-      expiresAt: new Date(calledAt + grant.expiresInSeconds * 1000).toISOString(),
-      refreshedAt: new Date(this.now()).toISOString(),
-      basedOnVersionId: leased.versionId,
+    // From the platform's answer to the promotion: nothing but the two writes (README, "Consumers").
+    const { reason, issuedAt } = obtained;
+    const committed = await this.protocol.commit(lease, pairDocument(obtained));
+    const attempt: AttemptRecord = {
+      attempt: { outcome: "Refreshed", reason, at: issuedAt, baseVersionId: lease.baseVersionId },
+      permanent: false,
+      createdVersionAt: issuedAt,
     };
-    const versionId = await this.store.store(document, PENDING_STAGE, `pair-${this.runId}`);
-    if (!(await this.store.promote(versionId, leased.versionId))) {
-      throw new WriteConflictError(
-        `token secret changed while this run held the lease; the new pair is stored as version ${versionId} (label ${PENDING_STAGE}) but is not current`,
-      );
+    if (committed.kind === "superseded") {
+      this.lastRead = committed.current;
+      return { facts: { outcome: "Skipped", reason: "superseded", ...this.stored(committed.current) }, attempt };
     }
-    const written: TokenVersion = { arn: leased.arn, versionId, document };
-    this.lastRead = written;
-    return { outcome: "Refreshed", reason, ...this.stored(written) };
+    this.lastRead = committed.version;
+    return { facts: { outcome: "Refreshed", reason, ...this.stored(committed.version) }, attempt };
   }
 
   private async obtainGrant(
     dialect: TokenDialect,
-    leased: TokenVersion,
-  ): Promise<{ grant: TokenGrant; reason: string } | "superseded"> {
+    current: TokenVersion,
+    lease: Lease,
+    state: CredentialState,
+  ): Promise<Issued | "superseded"> {
     const bootstrap = dialect.bootstrap;
-    const refreshToken = leased.document.refreshToken;
-    if (!refreshToken) {
-      // Checked by the caller: without a refresh token only a dialect that can log in gets here.
-      return { grant: await this.withRetry(() => bootstrap!(this.deadline)), reason: "logged-in" };
-    }
+    const refreshToken = current.document.refreshToken;
+    const issued = (grant: TokenGrant, reason: string, calledAt: number) => ({ grant, reason, calledAt, issuedAt: this.deps.clock.now() });
+    const login = async (reason: string) => {
+      const calledAt = this.deps.clock.now();
+      return issued(await this.withRetry(() => bootstrap!(this.deadline)), reason, calledAt);
+    };
+    if (!refreshToken) return login("logged-in"); // the caller checked: only a dialect that can log in gets here
+    // The platform rejected this very refresh token last time: log in straight away (one call, not two).
+    const rejectedBefore = state.lastAttempt?.outcome === "CredentialRejected" && state.lastAttempt.baseVersionId === current.versionId;
+    if (bootstrap && rejectedBefore) return login("logged-in-after-rejection");
     try {
-      return { grant: await this.withRetry(() => dialect.refresh(refreshToken, this.deadline)), reason: "refreshed" };
+      const calledAt = this.deps.clock.now();
+      return issued(await this.withRetry(() => dialect.refresh(refreshToken, this.deadline)), "refreshed", calledAt);
     } catch (error) {
       if (!(error instanceof RefreshError) || error.outcome !== "CredentialRejected") throw error;
       // Another writer may have replaced the pair (and so used up this refresh token): that is no failure.
-      const latest = await this.store.readCurrent();
-      if (latest.versionId !== leased.versionId) return "superseded";
+      const latest = await this.protocol.store.readCurrent();
+      if (latest.versionId !== lease.baseVersionId) return "superseded";
       if (!bootstrap) throw error;
-      return { grant: await this.withRetry(() => bootstrap(this.deadline)), reason: "logged-in-after-rejection" };
+      return login("logged-in-after-rejection");
+    }
+  }
+
+  private backingOff(state: CredentialState, current: TokenVersion): RunFacts {
+    const last = state.lastAttempt;
+    const until = new Date(state.nextAttemptAt!).toISOString();
+    return {
+      outcome: last?.outcome === "Refreshed" || !last ? "RefreshFailed" : last.outcome,
+      reason: "backoff",
+      httpStatus: last?.httpStatus,
+      errorCode: last?.errorCode,
+      message: `${state.failureStreak} consecutive failure${state.failureStreak === 1 ? "" : "s"} (last: ${last?.reason ?? "unknown"}); next attempt at ${until}, at once on a forced run or when the client secret changes`,
+      backoffUntil: until,
+      ...this.stored(current),
+    };
+  }
+
+  private failedAttempt(error: unknown, lease: Lease, clientSecret: ClientSecretVersion): AttemptRecord {
+    const known = error instanceof RefreshError ? error : undefined;
+    const outcome = known?.outcome ?? "RefreshFailed";
+    return {
+      attempt: {
+        outcome,
+        reason: error instanceof Error ? error.name : "Error",
+        at: this.reportTime(),
+        ...(known?.httpStatus !== undefined && { httpStatus: known.httpStatus }),
+        ...(known?.errorCode !== undefined && { errorCode: known.errorCode }),
+        baseVersionId: lease.baseVersionId,
+      },
+      // Only what calling again cannot fix backs off; a lost pair or a storage hiccup is retried next tick.
+      permanent: known !== undefined && !known.retryable && outcome !== "PairDiscarded",
+      ...(clientSecret.versionId && { clientSecretVersionId: clientSecret.versionId }),
+      pendingPromotion: error instanceof PromotionPendingError,
+    };
+  }
+
+  /** Best effort: a release that fails leaves a lease that expires on its own. */
+  private async release(lease: Lease, state: CredentialState, record: AttemptRecord | undefined): Promise<void> {
+    try {
+      await this.protocol.release(lease, state, record);
+    } catch (error) {
+      console.warn(JSON.stringify({ level: "WARN", message: "could not release the lease; it expires on its own", credential: this.deps.config.credentialName, reason: describeError(error) }));
     }
   }
 
@@ -225,7 +310,29 @@ class RefreshRun {
       tokenSecretArn: version.arn,
       versionId: version.versionId,
       expiresAt: version.document.expiresAt,
-      ttlSeconds: accessTokenSecondsLeft(version.document, this.now()),
+      ttlSeconds: accessTokenSecondsLeft(version.document, this.reportTime()),
     };
   }
+}
+
+/** A pair the platform issued, with AWS's time when it was asked for and when it answered. */
+interface Issued {
+  readonly grant: TokenGrant;
+  readonly reason: string;
+  readonly calledAt: number;
+  readonly issuedAt: number;
+}
+
+/** The token secret's document for an issued pair. */
+function pairDocument({ grant, calledAt, issuedAt }: Issued): TokenDocument {
+  return {
+    accessToken: grant.accessToken,
+    refreshToken: grant.refreshToken,
+    tokenType: grant.tokenType,
+    scope: grant.scope,
+    // Counted from when the request was sent: the platform's clock started no earlier.
+    expiresAt: new Date(calledAt + grant.expiresInSeconds * 1000).toISOString(),
+    // The answer's time orders pairs: the later one is the one the platform honours.
+    refreshedAt: new Date(issuedAt).toISOString(),
+  };
 }

@@ -6,10 +6,20 @@ import { optionalString, parseSecretObject, requiredString, type SecretObject } 
 const ROLE = "client secret";
 const MAX_PEM_CHARS = 16_384;
 
+/** The client secret's current value and version (a new version resets a failing credential's backoff). */
+export interface ClientSecretVersion {
+  readonly versionId: string | undefined;
+  readonly value: SecretObject;
+}
+
 /** Reads the client secret (read-only for the refresher). Dialects validate their own fields. */
-export async function readClientSecret(secrets: SecretsManagerClient, secretId: string): Promise<SecretObject> {
+export async function readClientSecretVersion(secrets: SecretsManagerClient, secretId: string): Promise<ClientSecretVersion> {
   const answer = await secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: "AWSCURRENT" }));
-  return parseSecretObject(ROLE, answer.SecretString);
+  return { versionId: answer.VersionId, value: parseSecretObject(ROLE, answer.SecretString) };
+}
+
+export async function readClientSecret(secrets: SecretsManagerClient, secretId: string): Promise<SecretObject> {
+  return (await readClientSecretVersion(secrets, secretId)).value;
 }
 
 /** A credential field of the client secret (appId, secret, clientId, clientSecret). */

@@ -1,38 +1,33 @@
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
+  ResourceExistsException,
   ResourceNotFoundException,
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
-import { RefreshError, SecretFormatError } from "../errors.js";
-import { optionalString, optionalTimestamp, parseSecretObject, type SecretObject } from "./fields.js";
+import { RefreshError } from "../errors.js";
+import { optionalString, optionalTimestamp, parseSecretObject } from "./fields.js";
 
 const ROLE = "token secret";
 const MAX_TOKEN_CHARS = 8_192;
 
-/** Staging labels of this protocol besides AWSCURRENT/AWSPREVIOUS. */
-export const LEASE_STAGE = "TR_LEASE";
+/**
+ * The label a new pair is stored under until it is promoted: any label keeps a new version from
+ * becoming AWSCURRENT on its own. A crashed run's pair is found by its version id, not by this
+ * label, so a later writer moving the label loses nothing (see docs/protocol.md).
+ */
 export const PENDING_STAGE = "TR_PENDING";
 
-/** A run's claim on the token secret while it calls the API. */
-export interface Lease {
-  readonly owner: string;
-  readonly until: string;
-}
-
-/** The token secret's JSON: the pair consumers read, plus the write protocol's bookkeeping. */
+/** The token secret's JSON: the pair consumers read. Nothing else lives there (the lease is in the state table). */
 export interface TokenDocument {
   readonly accessToken?: string;
   readonly refreshToken?: string;
   readonly tokenType?: string;
   readonly scope?: string;
   readonly expiresAt?: string;
+  /** When the platform issued the pair (AWS's clock): of two pairs, the later one is the one the platform honours. */
   readonly refreshedAt?: string;
-  /** Set while a run holds the lease (see README, "Write protocol"). */
-  readonly lease?: Lease;
-  /** On a new pair: the version it replaces, so a crashed run's pending write can be completed safely. */
-  readonly basedOnVersionId?: string;
 }
 
 export interface TokenVersion {
@@ -52,19 +47,12 @@ export function parseTokenDocument(text: string | undefined): TokenDocument {
     scope: optionalString(ROLE, raw, "scope", 1_024),
     expiresAt: optionalTimestamp(ROLE, raw, "expiresAt"),
     refreshedAt: optionalTimestamp(ROLE, raw, "refreshedAt"),
-    lease: parseLease(raw.lease),
-    basedOnVersionId: optionalString(ROLE, raw, "basedOnVersionId", 64),
   };
 }
 
-function parseLease(value: unknown): Lease | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "object" || Array.isArray(value)) throw new SecretFormatError(ROLE, "lease", "must be an object");
-  const lease = value as SecretObject;
-  const owner = optionalString(ROLE, lease, "owner", 64);
-  const until = optionalTimestamp(ROLE, lease, "until");
-  if (!owner || !until) throw new SecretFormatError(ROLE, "lease", "must have owner and until");
-  return { owner, until };
+/** The secret text for `document`: JSON without undefined fields. */
+export function serializeTokenDocument(document: TokenDocument): string {
+  return JSON.stringify(document);
 }
 
 /** Whole seconds the stored access token has left (0 once expired); undefined without an access token and expiry. */
@@ -73,15 +61,12 @@ export function accessTokenSecondsLeft(document: TokenDocument, now: number): nu
   return Math.max(0, Math.floor((Date.parse(document.expiresAt) - now) / 1000));
 }
 
-/** JSON without undefined fields, keys in a stable order. */
-function serialize(document: TokenDocument): string {
-  return JSON.stringify(document);
-}
-
 /**
- * Owns the token secret: reads by AWSCURRENT only, and writes by compare-and-swap — a new version
- * is stored under a private label, then moved to AWSCURRENT with `RemoveFromVersionId` set to the
- * version this run read, which Secrets Manager refuses if another writer moved AWSCURRENT meanwhile.
+ * Owns the token secret's calls: reads by AWSCURRENT or version id only, and writes by
+ * compare-and-swap — a new version is stored under a private label, then moved to AWSCURRENT with
+ * `RemoveFromVersionId` set to the version the writer read, which Secrets Manager refuses if
+ * another writer moved AWSCURRENT meanwhile. The rules around these calls are the write
+ * protocol's (lambda/protocol, docs/protocol.md).
  */
 export class TokenStore {
   constructor(
@@ -90,39 +75,49 @@ export class TokenStore {
   ) {}
 
   async readCurrent(): Promise<TokenVersion> {
-    const version = await this.readStage("AWSCURRENT");
+    const version = await this.read({ VersionStage: "AWSCURRENT" });
     if (!version) {
       throw new RefreshError(`token secret ${this.secretId} was not found or has no AWSCURRENT value (store {} in it to start)`);
     }
     return version;
   }
 
-  /** The last version stored under TR_PENDING, if any (it may already be current, or stale). */
-  async readPending(): Promise<TokenVersion | undefined> {
-    return this.readStage(PENDING_STAGE);
+  /** AWSCURRENT's version id, without reading the value as a pair (it may be malformed). */
+  async currentVersionId(): Promise<string | undefined> {
+    return (await this.read({ VersionStage: "AWSCURRENT" }, false))?.versionId;
+  }
+
+  /** One version by id, or undefined when there is no such version. */
+  readVersion(versionId: string): Promise<TokenVersion | undefined> {
+    return this.read({ VersionId: versionId });
   }
 
   /**
-   * Stores `document` as a new version under `stage` without making it current. The same
-   * `clientRequestToken` always names the same version, so a retried write is idempotent.
+   * Stores `text` as a new version under the pending label without making it current. The same
+   * `clientRequestToken` always names the same version (it becomes the version id), so a retried
+   * write creates no second version.
    */
-  async store(document: TokenDocument, stage: typeof LEASE_STAGE | typeof PENDING_STAGE, clientRequestToken: string): Promise<string> {
-    const answer = await this.secrets.send(
-      new PutSecretValueCommand({
-        SecretId: this.secretId,
-        SecretString: serialize(document),
-        VersionStages: [stage],
-        ClientRequestToken: clientRequestToken,
-      }),
-    );
-    return answer.VersionId ?? clientRequestToken;
+  async store(text: string, clientRequestToken: string, signal?: AbortSignal): Promise<string> {
+    try {
+      const answer = await this.secrets.send(
+        new PutSecretValueCommand({ SecretId: this.secretId, SecretString: text, VersionStages: [PENDING_STAGE], ClientRequestToken: clientRequestToken }),
+        { abortSignal: signal },
+      );
+      return answer.VersionId ?? clientRequestToken;
+    } catch (error) {
+      // A retry of a write whose answer was lost: the version exists. Same text: it is this write.
+      if (!(error instanceof ResourceExistsException)) throw error;
+      const existing = await this.secrets.send(new GetSecretValueCommand({ SecretId: this.secretId, VersionId: clientRequestToken }), { abortSignal: signal });
+      if (existing.SecretString !== text) throw error;
+      return clientRequestToken;
+    }
   }
 
   /**
    * Moves AWSCURRENT from `fromVersionId` to `toVersionId`. Returns false when the swap lost:
    * AWSCURRENT is no longer on `fromVersionId` (and not already on `toVersionId`).
    */
-  async promote(toVersionId: string, fromVersionId: string): Promise<boolean> {
+  async promote(toVersionId: string, fromVersionId: string, signal?: AbortSignal): Promise<boolean> {
     try {
       await this.secrets.send(
         new UpdateSecretVersionStageCommand({
@@ -131,20 +126,21 @@ export class TokenStore {
           MoveToVersionId: toVersionId,
           RemoveFromVersionId: fromVersionId,
         }),
+        { abortSignal: signal },
       );
       return true;
     } catch (error) {
       // Secrets Manager refuses the move when AWSCURRENT is elsewhere; find out where it is.
-      const current = await this.readStage("AWSCURRENT", false);
+      const current = await this.read({ VersionStage: "AWSCURRENT" }, false);
       if (current?.versionId === toVersionId) return true;
       if (current && current.versionId !== fromVersionId) return false;
       throw error;
     }
   }
 
-  private async readStage(stage: string, parse = true): Promise<TokenVersion | undefined> {
+  private async read(which: { VersionStage: string } | { VersionId: string }, parse = true): Promise<TokenVersion | undefined> {
     try {
-      const answer = await this.secrets.send(new GetSecretValueCommand({ SecretId: this.secretId, VersionStage: stage }));
+      const answer = await this.secrets.send(new GetSecretValueCommand({ SecretId: this.secretId, ...which }));
       return {
         arn: answer.ARN ?? this.secretId,
         versionId: answer.VersionId ?? "",

@@ -7,6 +7,7 @@ export const METRIC = {
   failed: "RefreshFailed",
   credentialRejected: "CredentialRejected",
   appFrozen: "AppFrozen",
+  pairDiscarded: "PairDiscarded",
   accessTokenTtl: "AccessTokenTtl",
   duration: "RefreshDuration",
 } as const;

@@ -1,5 +1,6 @@
 import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { FailureOutcome } from "../errors.js";
+import { cleanErrorCode, cleanText } from "../redaction.js";
 import { DIMENSION, EVENT_FAILED, EVENT_REFRESHED, EVENT_SOURCE, METRIC } from "./names.js";
 
 export type RunOutcome = "Refreshed" | "Skipped" | FailureOutcome;
@@ -7,6 +8,10 @@ export type RunOutcome = "Refreshed" | "Skipped" | FailureOutcome;
 /** What one refresh run did: the single source of its metrics, log line and event. Never holds a token. */
 export interface RefreshResult {
   readonly credential: string;
+  /** The Lambda request id, so a failure-queue record or an event can be matched to this line. */
+  readonly requestId?: string;
+  /** The first invocation in this execution environment. */
+  readonly coldStart?: boolean;
   readonly outcome: RunOutcome;
   /** Why, in a word: refreshed, logged-in, completed-pending, not-due, busy, superseded, or the error class. */
   readonly reason: string;
@@ -21,6 +26,8 @@ export interface RefreshResult {
   readonly httpStatus?: number;
   readonly errorCode?: string;
   readonly message?: string;
+  /** Set while a failing credential backs off: the run called nothing and repeats the last failure. */
+  readonly backoffUntil?: string;
 }
 
 export interface TelemetryOptions {
@@ -44,8 +51,9 @@ export class Telemetry {
   }
 
   async report(result: RefreshResult, now: Date = new Date()): Promise<void> {
-    this.write(`${JSON.stringify(this.emfLine(result, now))}\n`);
-    await this.publish(result);
+    const quoted = quotable(result);
+    this.write(`${JSON.stringify(this.emfLine(quoted, now))}\n`);
+    await this.publish(quoted);
   }
 
   emfLine(result: RefreshResult, now: Date): Record<string, unknown> {
@@ -56,6 +64,7 @@ export class Telemetry {
       [METRIC.failed]: failed ? 1 : 0,
       [METRIC.credentialRejected]: result.outcome === "CredentialRejected" ? 1 : 0,
       [METRIC.appFrozen]: result.outcome === "AppFrozen" ? 1 : 0,
+      [METRIC.pairDiscarded]: result.outcome === "PairDiscarded" ? 1 : 0,
       [METRIC.duration]: result.durationMs,
     };
     // A missing AccessTokenTtl is itself a signal (the dead-man's switch alarm treats it as breaching).
@@ -81,12 +90,14 @@ export class Telemetry {
   }
 
   private async publish(result: RefreshResult): Promise<void> {
-    if (!this.options.eventBusName || result.outcome === "Skipped") return;
+    // A backoff tick repeats a failure already announced; its metrics keep the alarms in ALARM.
+    if (!this.options.eventBusName || result.outcome === "Skipped" || result.backoffUntil) return;
     const detail =
       result.outcome === "Refreshed"
         ? { credential: result.credential, tokenSecretArn: result.tokenSecretArn, versionId: result.versionId, expiresAt: result.expiresAt }
         : {
             credential: result.credential,
+            ...(result.requestId && { requestId: result.requestId }),
             outcome: result.outcome,
             httpStatus: result.httpStatus ?? null,
             errorCode: result.errorCode ?? null,
@@ -108,8 +119,17 @@ export class Telemetry {
       if (answer.FailedEntryCount) throw new Error(answer.Entries?.[0]?.ErrorCode ?? "entry failed");
     } catch (error) {
       // The tokens are already stored; a lost event must not turn the run into a failure.
-      const reason = error instanceof Error ? error.name + ": " + error.message : String(error);
+      const reason = cleanText(error instanceof Error ? error.name + ": " + error.message : String(error));
       console.warn(JSON.stringify({ level: "WARN", message: "could not publish the refresh event", credential: result.credential, reason }));
     }
   }
+}
+
+/**
+ * The result with its platform and exception texts through the redaction step once more before
+ * they are written (README, "Security model"): one line, bounded, no control characters, and an
+ * error code only when it is a short word. The dialects and describeError have already removed secrets.
+ */
+function quotable(result: RefreshResult): RefreshResult {
+  return { ...result, reason: cleanText(result.reason, 100) ?? "unknown", message: cleanText(result.message), errorCode: cleanErrorCode(result.errorCode) };
 }

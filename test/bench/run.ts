@@ -10,6 +10,8 @@ import { build } from "esbuild";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { startIotPlatform } from "../simulators/iot-platform.js";
 import { startMoto } from "../support/moto.js";
+import { benchPackage } from "./package.js";
+import { benchRotation } from "./rotation.js";
 import { createTestPki } from "../support/pki.js";
 
 const execFileAsync = promisify(execFile);
@@ -126,6 +128,8 @@ async function main(): Promise<void> {
     } finally {
       await platform.close();
     }
+    await benchRotation(moto.endpoint);
+    await benchPackage();
   } finally {
     await moto.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { readCurrent, uniqueName } from "../support/aws.js";
 import { testPki } from "../support/iot-fixture.js";
 import { installLeakGuard, leakedSecrets, registerSensitive } from "../support/leak-guard.js";
 import type { TestPki } from "../support/pki.js";
+import { createStateTable } from "../support/refresher.js";
 
 installLeakGuard();
 const exec = promisify(execFile);
@@ -63,6 +64,7 @@ describe("token-refresher bin (real process)", () => {
       CREDENTIAL_NAME: uniqueName("bin"),
       CLIENT_SECRET_ID: uniqueName("bin-client"),
       TOKEN_SECRET_ID: uniqueName("bin-token"),
+      STATE_TABLE_NAME: await createStateTable(),
       ENDPOINT_URL: platform.baseUrl,
     };
     const secret = JSON.stringify({ appId, secret: appSecret, caCertificate: pki.caPem, clientCertificate: pki.client.certPem, clientKey: pki.client.keyPem });

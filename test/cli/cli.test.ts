@@ -11,12 +11,16 @@ import { testPki } from "../support/iot-fixture.js";
 import { installLeakGuard, leakedSecrets, registerSensitive } from "../support/leak-guard.js";
 import type { TestPki } from "../support/pki.js";
 import { runCli, type CliRun } from "./run-cli.js";
+import { createStateTable } from "../support/refresher.js";
+import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 
 installLeakGuard();
 
 let pki: TestPki;
 let platform: IotPlatform;
 let dir: string;
+/** The suite's state table for every credential of this file (items are keyed by credential name). */
+let stateTable: string;
 const appId = uniqueName("cli-app");
 const appSecret = `cli-secret-${uniqueName("s")}`;
 
@@ -24,6 +28,7 @@ beforeAll(async () => {
   pki = await testPki();
   registerSensitive(appSecret, pki.client.keyPem);
   platform = await startIotPlatform({ pki, appId, secret: appSecret, rateLimit: false });
+  stateTable = await createStateTable();
   dir = await mkdtemp(join(tmpdir(), "token-refresher-cli-"));
   await writeFile(join(dir, "ca.pem"), pki.caPem);
   await writeFile(join(dir, "client.pem"), pki.client.certPem);
@@ -41,6 +46,7 @@ function credential(overrides: Record<string, string> = {}): Record<string, stri
     CREDENTIAL_NAME: uniqueName("cred"),
     CLIENT_SECRET_ID: uniqueName("cli-client"),
     TOKEN_SECRET_ID: uniqueName("cli-token"),
+    STATE_TABLE_NAME: stateTable,
     ENDPOINT_URL: platform.baseUrl,
     ...overrides,
   };
@@ -234,7 +240,8 @@ describe("status", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`version        ${stored.versionId} (AWSCURRENT)`);
     expect(run.stdout).toMatch(/state {10}valid\n/);
-    expect(run.stdout).toMatch(/expires {8}\S+Z \(in 59m \d+s\)/);
+    // expiresAt is AWS's time, good to about a second (lambda/clock.ts): just under or just at an hour.
+    expect(run.stdout).toMatch(/expires {8}\S+Z \(in (59m \d+s|1h)\)/);
     expect(run.stdout).toMatch(/last refresh {3}\S+Z \(\d+s ago\)/);
     expect(run.stdout).toContain("access token   present (value not shown)");
     expect(run.stdout).toContain("lease          none");
@@ -251,10 +258,15 @@ describe("status", () => {
   it("names the lease holder while a run holds the lease", async () => {
     const env = await initialized();
     const stored = await readCurrent(env.TOKEN_SECRET_ID!);
-    const until = new Date(Date.now() + 60_000).toISOString();
-    await putAsCurrent(env.TOKEN_SECRET_ID!, { ...stored.json, lease: { owner: "run-1234", until } });
+    const until = Date.now() + 60_000;
+    await new DynamoDBClient({}).send(
+      new PutItemCommand({
+        TableName: stateTable,
+        Item: { credential: { S: env.CREDENTIAL_NAME! }, leaseOwner: { S: "run-1234" }, leaseUntil: { N: String(until) }, leaseBase: { S: stored.versionId } },
+      }),
+    );
     const run = await runCli(["status"], { env });
-    expect(run.stdout).toContain(`lease          held by run run-1234 until ${until}`);
+    expect(run.stdout).toContain(`lease          held by run run-1234 until ${new Date(until).toISOString()}`);
     const refresh = await runCli(["refresh", "--force"], { env });
     expect(refresh.stdout).toContain("Skipped (busy)");
     expect(refresh.code).toBe(0);
@@ -273,7 +285,7 @@ describe("refresh", () => {
   it("skips when not due and refreshes with --force, through the same workflow", async () => {
     const env = await initialized();
     const skipped = await runCli(["refresh"], { env });
-    expect([skipped.code, skipped.stdout]).toEqual([0, expect.stringContaining(`${env.CREDENTIAL_NAME}: Skipped (not-due), access token valid 59m`)]);
+    expect([skipped.code, skipped.stdout]).toEqual([0, expect.stringMatching(new RegExp(`${env.CREDENTIAL_NAME}: Skipped \\(not-due\\), access token valid (59m|1h)`))]);
     const refreshes = platform.calls.refresh;
     const forced = await runCli(["refresh", "--force", "--json"], { env });
     expect(forced.code).toBe(0);

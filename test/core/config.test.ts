@@ -5,6 +5,7 @@ const base = {
   CREDENTIAL_NAME: "iot-app",
   CLIENT_SECRET_ID: "client",
   TOKEN_SECRET_ID: "token",
+  STATE_TABLE_NAME: "state",
   ENDPOINT_URL: "https://iot.example.com:8743/",
 };
 
@@ -19,6 +20,8 @@ describe("loadConfig", () => {
       httpTimeoutMs: 5_000,
       runBudgetMs: 25_000,
       leaseSeconds: 120,
+      stateTableName: "state",
+      awsRequestTimeoutMs: 3_000,
       metricsNamespace: "TokenRefresher",
       eventBusName: "default",
     });
@@ -30,6 +33,8 @@ describe("loadConfig", () => {
 
   it.each([
     [{ CREDENTIAL_NAME: "" }, /CREDENTIAL_NAME is required/],
+    [{ STATE_TABLE_NAME: " " }, /STATE_TABLE_NAME is required/],
+    [{ AWS_REQUEST_TIMEOUT_MS: "50" }, /AWS_REQUEST_TIMEOUT_MS must be between 100 and 30000/],
     [{ ENDPOINT_URL: "http://iot.example.com" }, /ENDPOINT_URL must use https/],
     [{ ENDPOINT_URL: "not a url" }, /ENDPOINT_URL is not a URL/],
     [{ TOKEN_DIALECT: "soap" }, /TOKEN_DIALECT must be one of iot, oauth2/],

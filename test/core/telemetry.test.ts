@@ -31,7 +31,7 @@ describe("Telemetry", () => {
     expect(directive.Namespace).toBe("TokenRefresher");
     expect(directive.Dimensions).toEqual([["Credential"]]);
     expect(directive.Metrics.map((m) => m.Name).sort()).toEqual(
-      ["AccessTokenTtl", "AppFrozen", "CredentialRejected", "RefreshDuration", "RefreshFailed", "RefreshSkipped", "RefreshSucceeded"].sort(),
+      ["AccessTokenTtl", "AppFrozen", "CredentialRejected", "PairDiscarded", "RefreshDuration", "RefreshFailed", "RefreshSkipped", "RefreshSucceeded"].sort(),
     );
     expect(line).toMatchObject({ Credential: "iot-app", RefreshSucceeded: 1, RefreshFailed: 0, AccessTokenTtl: 3599, RefreshDuration: 42 });
   });

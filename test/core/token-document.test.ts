@@ -12,10 +12,14 @@ describe("parseTokenDocument", () => {
     ["[1,2]", /SecretString must be a JSON object/],
     ['{"accessToken": 42}', /token secret: accessToken must be a string, got number/],
     ['{"expiresAt": "tomorrow"}', /token secret: expiresAt must be an ISO-8601 UTC timestamp/],
-    ['{"lease": {"owner": "x"}}', /token secret: lease must have owner and until/],
     [JSON.stringify({ refreshToken: "r".repeat(9_000) }), /refreshToken is longer than 8192 characters/],
   ])("rejects %s with an error naming the field", (text, message) => {
     expect(() => parseTokenDocument(text)).toThrow(message);
+  });
+
+  it("ignores the bookkeeping the first write protocol kept in the secret (lease, basedOnVersionId)", () => {
+    const old = { accessToken: "a", refreshToken: "r", lease: { owner: "x", until: "2026-01-01T00:00:00.000Z" }, basedOnVersionId: "v1" };
+    expect(parseTokenDocument(JSON.stringify(old))).toEqual({ accessToken: "a", refreshToken: "r" });
   });
 
   it("never echoes a field's value in the error", () => {

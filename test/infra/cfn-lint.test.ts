@@ -5,12 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Duration } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import * as sns from "aws-cdk-lib/aws-sns";
 import { describe, expect, it } from "vitest";
 import { parseAppConfig } from "../../infra/config.js";
 import { TokenRefresherStack } from "../../infra/stack.js";
-import { TokenRefresher } from "../../infra/token-refresher.js";
+import { TokenRefresher } from "../../infra/token-refresher/index.js";
 import { ENV, allStrings, newApp, newStack } from "./support.js";
 
 interface Lint {
@@ -39,17 +42,30 @@ describe("cfn-lint", () => {
       const app = newApp();
       const config = parseAppConfig({ credentials: [{ name: "example-iot", endpointUrl: "https://iot.example.com:8743" }] }, "test");
       const defaultStack = new TokenRefresherStack(app, "Default", { config });
-      // Everything at once: two dialects, CMK, imported secrets, e-mail, custom schedule.
+      // Everything at once: two dialects, CMK, imported secrets, operators, e-mail, custom schedule,
+      // VPC placement, a dashboard, tuned alarms, alarm actions other than SNS.
       const stack = newStack(app, "Everything");
       const key = new kms.Key(stack, "Key", { enableKeyRotation: true });
-      new TokenRefresher(stack, "Iot", { credentialName: "iot", endpointUrl: "https://iot.example.com:8743", encryptionKey: key, alarmEmail: "oncall@example.com" });
+      // An existing VPC (a new one would bring CDK's own findings: dummy AZs without lookups, its custom resource).
+      const vpc = ec2.Vpc.fromVpcAttributes(stack, "Vpc", { vpcId: "vpc-0123456789abcdef0", availabilityZones: ["eu-west-1a", "eu-west-1b"], privateSubnetIds: ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"] });
+      new TokenRefresher(stack, "Iot", {
+        credentialName: "iot",
+        endpointUrl: "https://iot.example.com:8743",
+        encryptionKey: key,
+        alarmEmail: "oncall@example.com",
+        operatorPrincipalArns: [`arn:aws:iam::${ENV.account}:role/operator`, `arn:aws:iam::${ENV.account}:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Admin_*`],
+        vpc,
+        dashboard: true,
+        reservedConcurrency: 1,
+        alarms: { appFrozen: { enabled: false }, refreshFailed: { evaluationPeriods: 3, datapointsToAlarm: 2 } },
+      });
       new TokenRefresher(stack, "OAuth", {
         credentialName: "oauth",
         dialect: "oauth2",
         endpointUrl: "https://auth.example.com",
         oauth2TokenPath: "/oauth2/token",
         refreshWindow: Duration.minutes(30),
-        reservedConcurrency: false,
+        alarmActions: [new SnsAction(sns.Topic.fromTopicArn(stack, "Pager", `arn:aws:sns:${ENV.region}:${ENV.account}:pager`))],
         clientSecret: secretsmanager.Secret.fromSecretNameV2(stack, "Client", "oauth/client"),
         tokenSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, "Token", `arn:aws:secretsmanager:${ENV.region}:${ENV.account}:secret:oauth/token-AbCdEf`),
       });

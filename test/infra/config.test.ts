@@ -107,6 +107,14 @@ describe("parseAppConfig", () => {
     ]);
   });
 
+  it("checks operatorPrincipalArns, runbookUrl and dashboard", () => {
+    expect(problemsOf({ operatorPrincipalArns: ["Admin"], runbookUrl: "", dashboard: "yes", credentials: [IOT] })).toEqual([
+      'operatorPrincipalArns must be a list of IAM role or user ARNs (arn:aws:iam::<account>:role/<name>, wildcards * and ? allowed), got ["Admin"]',
+      'runbookUrl must be 1-400 characters without control characters, got ""',
+      'dashboard must be true or false, got "yes"',
+    ]);
+  });
+
   it("rejects a configuration without credentials, or not an object", () => {
     expect(problemsOf({})).toEqual(["credentials must be a non-empty array of credentials, got undefined"]);
     expect(problemsOf({ credentials: [] })).toEqual(["credentials must be a non-empty array of credentials, got []"]);
@@ -166,11 +174,12 @@ describe("TokenRefresherStack", () => {
     template.resourceCountIs("AWS::SNS::Topic", 1);
     template.resourceCountIs("AWS::SNS::Subscription", 1);
     template.resourceCountIs("AWS::Lambda::Function", 2);
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 14);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 16);
+    template.resourceCountIs("AWS::DynamoDB::Table", 1); // one state table for the stack
     const topicId = Object.keys(template.findResources("AWS::SNS::Topic"))[0]!;
     for (const [, alarm] of resources(template, "AWS::CloudWatch::Alarm")) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
     expect(Object.keys(template.findOutputs("*")).sort()).toEqual(
-      ["AlarmTopicArn", "erpClientSecretArn", "erpFunctionName", "erpTokenSecretArn", "plantaClientSecretArn", "plantaFunctionName", "plantaTokenSecretArn"].sort(),
+      ["AlarmTopicArn", "StateTableName", "erpClientSecretArn", "erpFunctionName", "erpTokenSecretArn", "plantaClientSecretArn", "plantaFunctionName", "plantaTokenSecretArn"].sort(),
     );
     expect(nagFindings(stack)).toEqual([]);
   });
@@ -216,9 +225,38 @@ describe("TokenRefresherStack", () => {
     template.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
     template.hasResourceProperties("AWS::Events::Rule", { ScheduleExpression: "rate(2 minutes)" });
     const statements = resources(template, "AWS::IAM::Policy").flatMap(([, p]) => (p.PolicyDocument as { Statement: { Sid?: string }[] }).Statement);
-    expect(statements.find((s) => s.Sid === "TokenSecretKey")).toMatchObject({ Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: keyArn });
-    expect(statements.find((s) => s.Sid === "ClientSecretKey")).toBeUndefined(); // same key: one statement covers both
+    // One key for both imported secrets; each grant is bound to its own secret by the encryption context.
+    expect(statements.find((s) => s.Sid === "TokenSecretKey")).toMatchObject({
+      Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+      Resource: keyArn,
+      Condition: { StringLike: { "kms:EncryptionContext:SecretARN": `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:plant-a/token-??????` } },
+    });
+    expect(statements.find((s) => s.Sid === "ClientSecretKey")).toMatchObject({
+      Action: "kms:Decrypt",
+      Resource: keyArn,
+      Condition: { StringEquals: { "kms:EncryptionContext:SecretARN": clientArn } },
+    });
     for (const [, alarm] of resources(template, "AWS::CloudWatch::Alarm")) expect(alarm.AlarmActions).toEqual([topicArn]);
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  it("lists operatorPrincipalArns in the created secrets' policies, and applies runbookUrl and dashboard", () => {
+    const operator = `arn:aws:iam::${ACCOUNT}:role/token-refresher-operator`;
+    const { stack, template } = build({
+      operatorPrincipalArns: [operator],
+      runbookUrl: "https://wiki.example.com/token-refresher",
+      dashboard: true,
+      credentials: [IOT, { name: "erp", dialect: "oauth2", endpointUrl: "https://auth.example.com", clientSecretName: "erp/client", tokenSecretName: "erp/token" }],
+    });
+    // plant-a's two created secrets carry a policy naming the operator; erp imports both and gets none.
+    const policies = resources(template, "AWS::SecretsManager::ResourcePolicy");
+    expect(policies).toHaveLength(2);
+    for (const [id, policy] of policies) {
+      expect(id).toMatch(/^planta/);
+      expect(JSON.stringify(policy.ResourcePolicy)).toContain(operator);
+    }
+    for (const [, alarm] of resources(template, "AWS::CloudWatch::Alarm")) expect(alarm.AlarmDescription).toContain("Runbook: https://wiki.example.com/token-refresher (section ");
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 2);
     expect(nagFindings(stack)).toEqual([]);
   });
 

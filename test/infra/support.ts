@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { App, Aspects, Stack } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { TokenRefresher, type TokenRefresherProps } from "../../infra/token-refresher.js";
+import { TokenRefresher, type TokenRefresherProps } from "../../infra/token-refresher/index.js";
 
 export const ROOT = new URL("../../", import.meta.url);
 export const ACCOUNT = "123456789012";

@@ -1,5 +1,5 @@
 // Fine-grained assertions on the TokenRefresher construct (bundling skipped: only the template matters here).
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { CfnWaitConditionHandle, Duration, RemovalPolicy } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as events from "aws-cdk-lib/aws-events";
@@ -10,7 +10,7 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { beforeAll, describe, expect, it } from "vitest";
 import { METRIC } from "../../lambda/telemetry/names.js";
-import { TokenRefresher, type TokenRefresherProps } from "../../infra/token-refresher.js";
+import { TokenRefresher, type TokenRefresherProps } from "../../infra/token-refresher/index.js";
 import { ACCOUNT, IOT_PROPS, REGION, allStrings, arnOf, nagFindings, newApp, newStack, onlyResource, rawResource, refOf, refresherStack, resources } from "./support.js";
 
 type Statement = { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
@@ -33,12 +33,15 @@ function alarmFor(template: Template, metricName: string): Record<string, unknow
   return found[0]![1];
 }
 
-const KMS_VIA_SECRETS_MANAGER = { StringEquals: { "kms:ViaService": `secretsmanager.${REGION}.amazonaws.com` } };
+/** A KMS grant's conditions: through Secrets Manager, for one secret only (its ARN in the encryption context). */
+function keyUseFor(secretArn: unknown) {
+  return { StringEquals: { "kms:ViaService": `secretsmanager.${REGION}.amazonaws.com`, "kms:EncryptionContext:SecretARN": secretArn } };
+}
 
 describe("TokenRefresher with defaults", () => {
   let template: Template;
   let refresher: TokenRefresher;
-  let ids: { client: string; token: string; dlq: string; failure: string; fn: string; logGroup: string; topic: string; rule: string };
+  let ids: { client: string; token: string; dlq: string; failure: string; fn: string; logGroup: string; topic: string; rule: string; table: string };
 
   beforeAll(() => {
     ({ template, refresher } = refresherStack());
@@ -51,6 +54,7 @@ describe("TokenRefresher with defaults", () => {
       logGroup: onlyResource(template, "AWS::Logs::LogGroup")[0],
       topic: onlyResource(template, "AWS::SNS::Topic")[0],
       rule: onlyResource(template, "AWS::Events::Rule")[0],
+      table: onlyResource(template, "AWS::DynamoDB::Table")[0],
     };
   });
 
@@ -64,6 +68,8 @@ describe("TokenRefresher with defaults", () => {
         "AWS::IAM::Role",
         "AWS::IAM::Policy",
         "AWS::SecretsManager::Secret",
+        "AWS::SecretsManager::ResourcePolicy",
+        "AWS::DynamoDB::Table",
         "AWS::SQS::Queue",
         "AWS::SQS::QueuePolicy",
         "AWS::Events::Rule",
@@ -80,14 +86,18 @@ describe("TokenRefresher with defaults", () => {
       "AWS::IAM::Role": 1,
       "AWS::IAM::Policy": 1,
       "AWS::SecretsManager::Secret": 2,
+      "AWS::SecretsManager::ResourcePolicy": 2,
+      "AWS::DynamoDB::Table": 1,
       "AWS::SQS::Queue": 2,
       "AWS::SQS::QueuePolicy": 2,
       "AWS::Events::Rule": 1,
       "AWS::SNS::Topic": 1,
       "AWS::SNS::TopicPolicy": 1,
-      "AWS::CloudWatch::Alarm": 7,
+      "AWS::CloudWatch::Alarm": 8,
     });
     expect(template.findResources("AWS::SNS::Subscription")).toEqual({});
+    expect(template.findResources("AWS::CloudWatch::Dashboard")).toEqual({});
+    expect(template.findResources("AWS::EC2::SecurityGroup")).toEqual({});
   });
 
   it("runs Node.js 22 on arm64 with the measured memory, a timeout above the run budget, and the handler's environment", () => {
@@ -98,6 +108,7 @@ describe("TokenRefresher with defaults", () => {
       TOKEN_DIALECT: "iot",
       CLIENT_SECRET_ID: { Ref: ids.client },
       TOKEN_SECRET_ID: { Ref: ids.token },
+      STATE_TABLE_NAME: { Ref: ids.table },
       ENDPOINT_URL: "https://iot.example.com:8743",
       REFRESH_WINDOW_SECONDS: "900",
       HTTP_TIMEOUT_MS: "5000",
@@ -112,7 +123,21 @@ describe("TokenRefresher with defaults", () => {
 
   it("is created after its policy, so the first run already has its permissions", () => {
     const [fnId] = onlyResource(template, "AWS::Lambda::Function");
-    expect(rawResource(template, fnId).DependsOn).toEqual([onlyResource(template, "AWS::IAM::Policy")[0]]);
+    expect(rawResource(template, fnId).DependsOn).toContain(onlyResource(template, "AWS::IAM::Policy")[0]);
+  });
+
+  it("keeps the dependencies a user adds to the function (no DependsOn override)", () => {
+    const stack = newStack(newApp(), "Deps");
+    const refresher = new TokenRefresher(stack, "Refresher", IOT_PROPS);
+    refresher.function.node.addDependency(new CfnWaitConditionHandle(stack, "SomethingFirst"));
+    const template = Template.fromStack(stack);
+    const [fnId] = onlyResource(template, "AWS::Lambda::Function");
+    const dependsOn = rawResource(template, fnId).DependsOn as string[];
+    expect(dependsOn).toEqual(expect.arrayContaining([onlyResource(template, "AWS::CloudFormation::WaitConditionHandle")[0], onlyResource(template, "AWS::IAM::Policy")[0]]));
+    // cfn-lint's W3005 (the role is also referenced by GetAtt) is acknowledged on the function itself.
+    expect((template.toJSON() as { Resources: Record<string, { Metadata?: unknown }> }).Resources[fnId]!.Metadata).toMatchObject({
+      "cfn-lint": { config: { ignore_checks: ["W3005"] } },
+    });
   });
 
   it("logs to its own log group with three months' retention", () => {
@@ -121,8 +146,8 @@ describe("TokenRefresher with defaults", () => {
     template.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 90 });
   });
 
-  it("reserves a concurrency of 1", () => {
-    template.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 1 });
+  it("reserves no concurrency: the lease keeps runs from overlapping", () => {
+    expect(onlyResource(template, "AWS::Lambda::Function")[1].ReservedConcurrentExecutions).toBeUndefined();
   });
 
   it("does not retry failed async invocations and sends them to an encrypted, SSL-only queue", () => {
@@ -200,28 +225,30 @@ describe("TokenRefresher with defaults", () => {
     for (const [, secret] of resources(template, "AWS::SecretsManager::Secret")) expect(secret.KmsKeyId).toBeUndefined();
   });
 
-  it("grants exactly the least-privilege statements", () => {
-    const statements = policyStatements(template);
-    expect(statements).toHaveLength(5);
-    expect(statements).toEqual(
-      expect.arrayContaining([
+  it("gives its role exactly the calls the handler makes, and nothing else", () => {
+    const key = (s: Statement) => s.Sid ?? [s.Action].flat()[0]!;
+    const bySid = (a: Statement, b: Statement) => key(a).localeCompare(key(b));
+    // The role's complete policy: one policy document, attached to the function's role only.
+    const [, policy] = onlyResource(template, "AWS::IAM::Policy");
+    expect(policy.Roles).toEqual([refOf(template, "AWS::IAM::Role")]);
+    expect((policy.PolicyDocument as { Statement: Statement[] }).Statement.sort(bySid)).toEqual(
+      [
         { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: arnOf(template, "AWS::Logs::LogGroup") },
-        {
-          Effect: "Allow",
-          Action: ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
-          Resource: arnOf(template, "AWS::SQS::Queue", ids.failure),
-        },
+        // Lambda delivers failed asynchronous invocations with the function's role.
+        { Effect: "Allow", Action: ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], Resource: arnOf(template, "AWS::SQS::Queue", ids.failure) },
         { Sid: "ReadClientSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: { Ref: ids.client } },
         {
           Sid: "ReadWriteTokenSecret",
           Effect: "Allow",
-          Action: [
-            "secretsmanager:DescribeSecret",
-            "secretsmanager:GetSecretValue",
-            "secretsmanager:PutSecretValue",
-            "secretsmanager:UpdateSecretVersionStage",
-          ],
+          Action: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
           Resource: { Ref: ids.token },
+        },
+        {
+          Sid: "OwnStateItem",
+          Effect: "Allow",
+          Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+          Resource: arnOf(template, "AWS::DynamoDB::Table"),
+          Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["plant-a"] } },
         },
         {
           Sid: "PublishRefreshEvents",
@@ -230,8 +257,11 @@ describe("TokenRefresher with defaults", () => {
           Resource: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`,
           Condition: { StringEquals: { "events:source": "token-refresher" } },
         },
-      ]),
+      ].sort(bySid),
     );
+    const actions = policyStatements(template).flatMap((s) => [s.Action].flat());
+    expect(actions).not.toContain("secretsmanager:DescribeSecret");
+    expect(actions.filter((a) => a.startsWith("kms:"))).toEqual([]); // AWS-managed keys need no grant
   });
 
   it("uses no wildcard resource or action and no managed policy in its role", () => {
@@ -245,8 +275,8 @@ describe("TokenRefresher with defaults", () => {
     }
   });
 
-  it("alarms on CredentialRejected >= 1 and AppFrozen >= 1 in one run", () => {
-    for (const metric of [METRIC.credentialRejected, METRIC.appFrozen]) {
+  it("alarms on CredentialRejected, AppFrozen and PairDiscarded >= 1 in one run (first occurrence)", () => {
+    for (const metric of [METRIC.credentialRejected, METRIC.appFrozen, METRIC.pairDiscarded]) {
       expect(alarmFor(template, metric)).toMatchObject({
         Namespace: "TokenRefresher",
         Dimensions: [{ Name: "Credential", Value: "plant-a" }],
@@ -313,10 +343,10 @@ describe("TokenRefresher with defaults", () => {
       expect(alarm.AlarmActions).toEqual([{ Ref: ids.topic }]);
       expect(alarm.OKActions).toEqual([{ Ref: ids.topic }]);
       expect(alarm.AlarmName).toMatch(/^Test-plant-a-[A-Za-z]+$/);
-      expect(alarm.AlarmDescription).toMatch(/^token-refresher plant-a: /);
+      expect(alarm.AlarmDescription).toMatch(/^token-refresher plant-a: .+ Runbook: token-refresher README\.md#runbook \(section "[A-Za-z -]+"\)$/);
     }
-    expect(new Set(alarms.map(([, a]) => a.AlarmName)).size).toBe(7);
-    expect(refresher.alarms).toHaveLength(7);
+    expect(new Set(alarms.map(([, a]) => a.AlarmName)).size).toBe(8);
+    expect(refresher.alarms).toHaveLength(8);
     template.hasResourceProperties("AWS::SNS::TopicPolicy", {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]) },
     });
@@ -331,6 +361,7 @@ describe("TokenRefresher with defaults", () => {
       [refresher.metricRefreshFailed(), METRIC.failed, "Sum"],
       [refresher.metricCredentialRejected(), METRIC.credentialRejected, "Sum"],
       [refresher.metricAppFrozen(), METRIC.appFrozen, "Sum"],
+      [refresher.metricPairDiscarded(), METRIC.pairDiscarded, "Sum"],
       [refresher.metricAccessTokenTtl(), METRIC.accessTokenTtl, "Minimum"],
       [refresher.metricRefreshDuration(), METRIC.duration, "p99"],
     ];
@@ -354,11 +385,7 @@ describe("TokenRefresher with defaults", () => {
 });
 
 describe("TokenRefresher options", () => {
-  it("reserves no concurrency when reservedConcurrency is false or 0", () => {
-    for (const reservedConcurrency of [false, 0] as const) {
-      const { template } = refresherStack({ reservedConcurrency });
-      expect(onlyResource(template, "AWS::Lambda::Function")[1].ReservedConcurrentExecutions).toBeUndefined();
-    }
+  it("reserves the concurrency it is given", () => {
     const { template } = refresherStack({ reservedConcurrency: 2 });
     template.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 2 });
   });
@@ -419,18 +446,17 @@ describe("TokenRefresher options", () => {
     for (const [, secret] of resources(template, "AWS::SecretsManager::Secret")) expect(secret.KmsKeyId).toEqual(keyArn);
 
     const functionStatements = policyStatements(template, "Refresher");
-    expect(functionStatements).toHaveLength(6);
-    expect(functionStatements).toContainEqual({
-      Sid: "TokenSecretKey",
-      Effect: "Allow",
-      Action: ["kms:Decrypt", "kms:GenerateDataKey"],
-      Resource: keyArn,
-      Condition: KMS_VIA_SECRETS_MANAGER,
-    });
     const tokenSecret = { Ref: logicalId(template, "AWS::SecretsManager::Secret", "TokenSecret") };
+    const clientSecret = { Ref: logicalId(template, "AWS::SecretsManager::Secret", "ClientSecret") };
+    expect(functionStatements).toHaveLength(8);
+    // One key for both secrets, yet each use is bound to its own secret by the encryption context.
+    expect(functionStatements.filter((s) => [s.Action].flat().some((a) => a.startsWith("kms:")))).toEqual([
+      { Sid: "ClientSecretKey", Effect: "Allow", Action: "kms:Decrypt", Resource: keyArn, Condition: keyUseFor(clientSecret) },
+      { Sid: "TokenSecretKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: keyArn, Condition: keyUseFor(tokenSecret) },
+    ]);
     expect(policyStatements(template, "Consumer")).toEqual([
       { Effect: "Allow", Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], Resource: tokenSecret },
-      { Effect: "Allow", Action: "kms:Decrypt", Resource: keyArn, Condition: KMS_VIA_SECRETS_MANAGER },
+      { Effect: "Allow", Action: "kms:Decrypt", Resource: keyArn, Condition: keyUseFor(tokenSecret) },
     ]);
     // The key policy is left alone: a consumer in another stack must not become a dependency of this one.
     const keyPolicy = onlyResource(template, "AWS::KMS::Key")[1].KeyPolicy as { Statement: unknown[] };
@@ -447,7 +473,13 @@ describe("TokenRefresher options", () => {
     });
     new TokenRefresher(stack, "Refresher", { ...IOT_PROPS, clientSecret });
     const template = Template.fromStack(stack);
-    expect(policyStatements(template)).toContainEqual({ Sid: "ClientSecretKey", Effect: "Allow", Action: "kms:Decrypt", Resource: keyArn, Condition: KMS_VIA_SECRETS_MANAGER });
+    expect(policyStatements(template)).toContainEqual({
+      Sid: "ClientSecretKey",
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: keyArn,
+      Condition: keyUseFor(`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:client-AbCdEf`),
+    });
     expect(policyStatements(template).some((s) => s.Sid === "TokenSecretKey")).toBe(false);
   });
 
@@ -461,14 +493,14 @@ describe("TokenRefresher options", () => {
     const template = Template.fromStack(stack);
     expect(policyStatements(template, "Consumer")).toEqual([
       { Effect: "Allow", Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], Resource: tokenArn },
-      { Effect: "Allow", Action: "kms:Decrypt", Resource: keyArn, Condition: KMS_VIA_SECRETS_MANAGER },
+      { Effect: "Allow", Action: "kms:Decrypt", Resource: keyArn, Condition: keyUseFor(tokenArn) },
     ]);
     expect(policyStatements(template, "Refresher")).toContainEqual({
       Sid: "TokenSecretKey",
       Effect: "Allow",
       Action: ["kms:Decrypt", "kms:GenerateDataKey"],
       Resource: keyArn,
-      Condition: KMS_VIA_SECRETS_MANAGER,
+      Condition: keyUseFor(tokenArn),
     });
   });
 
@@ -554,7 +586,7 @@ describe("TokenRefresher options", () => {
       logRetention: logs.RetentionDays.ONE_YEAR,
       memorySize: 512,
       metricsNamespace: "Acme/Tokens",
-      accessTokenTtlThreshold: Duration.minutes(5),
+      alarms: { accessTokenTtl: { threshold: Duration.minutes(5) } },
       secretRemovalPolicy: RemovalPolicy.DESTROY,
     });
     template.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 365 });
@@ -588,12 +620,12 @@ describe("two credentials in one stack", () => {
     template.resourceCountIs("AWS::Events::Rule", 2);
     template.resourceCountIs("AWS::Logs::LogGroup", 2);
     template.resourceCountIs("AWS::IAM::Role", 2);
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 14);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 16);
     template.resourceCountIs("AWS::SNS::Topic", 1);
     const names = resources(template, "AWS::CloudWatch::Alarm").map(([, p]) => p.AlarmName as string);
-    expect(new Set(names).size).toBe(14);
-    expect(names.filter((n) => n.startsWith("Two-plant-a-"))).toHaveLength(7);
-    expect(names.filter((n) => n.startsWith("Two-erp-"))).toHaveLength(7);
+    expect(new Set(names).size).toBe(16);
+    expect(names.filter((n) => n.startsWith("Two-plant-a-"))).toHaveLength(8);
+    expect(names.filter((n) => n.startsWith("Two-erp-"))).toHaveLength(8);
     expect(a.tokenSecret).not.toBe(b.tokenSecret);
   });
 
@@ -611,7 +643,7 @@ describe("two credentials in one stack", () => {
       const dims = resources(template, "AWS::CloudWatch::Alarm")
         .filter(([id, p]) => id.startsWith(prefix) && p.Namespace === "TokenRefresher")
         .map(([, p]) => p.Dimensions);
-      expect(dims).toHaveLength(4);
+      expect(dims).toHaveLength(5);
       for (const d of dims) expect(d).toEqual([{ Name: "Credential", Value: name }]);
     }
   });
@@ -637,11 +669,11 @@ describe("prop validation", () => {
     ["cron without interval", { schedule: events.Schedule.cron({ minute: "0" }) }, /scheduleInterval is required for the schedule cron/],
     ["interval not whole minutes", { schedule: events.Schedule.cron({ minute: "0" }), scheduleInterval: Duration.seconds(90) }, /scheduleInterval must be a whole number of minutes/],
     ["schedule of a day", { schedule: events.Schedule.rate(Duration.days(1)), refreshWindow: Duration.days(1) }, /schedule interval must be at most 12 hours/],
-    ["timeout too short", { timeout: Duration.seconds(10) }, /timeout must be between 20 seconds and 15 minutes/],
+    ["timeout too short", { timeout: Duration.seconds(10) }, /timeout must be whole seconds between 20 seconds and 15 minutes/],
     ["timeout >= interval", { timeout: Duration.minutes(5) }, /timeout \(5 minutes\) must be shorter than the schedule interval/],
     ["httpTimeout above the run budget", { httpTimeout: Duration.seconds(30) }, /httpTimeout must be between 100 ms and the run budget/],
-    ["ttl threshold >= window", { accessTokenTtlThreshold: Duration.minutes(15) }, /accessTokenTtlThreshold \(15 minutes\) must be positive and shorter than refreshWindow/],
-    ["negative reservedConcurrency", { reservedConcurrency: -1 }, /reservedConcurrency must be false or a whole number >= 0, got -1/],
+    ["ttl threshold >= window", { alarms: { accessTokenTtl: { threshold: Duration.minutes(15) } } }, /alarms\.accessTokenTtl\.threshold \(15 minutes\) must be positive and shorter than refreshWindow/],
+    ["zero reservedConcurrency", { reservedConcurrency: 0 }, /reservedConcurrency must be a whole number >= 1 \(leave it unset to reserve nothing\), got 0/],
     ["fractional reservedConcurrency", { reservedConcurrency: 1.5 }, /reservedConcurrency/],
     ["memorySize too small", { memorySize: 64 }, /memorySize must be a whole number of MB between 128 and 10240, got 64/],
     ["AWS/ namespace", { metricsNamespace: "AWS/Lambda" }, /metricsNamespace must be/],

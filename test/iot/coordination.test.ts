@@ -1,6 +1,7 @@
-import { spawn } from "node:child_process";
-import { GetSecretValueCommand, ListSecretVersionIdsCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { afterEach, describe, expect, it } from "vitest";
+import { GetSecretValueCommand, ListSecretVersionIdsCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { pairVersionId } from "../../lambda/protocol/write-protocol.js";
+import { PENDING_STAGE } from "../../lambda/secrets/token-store.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { secretsClient, uniqueName } from "../support/aws.js";
 import { IotFixture } from "../support/iot-fixture.js";
 import { createSecret } from "../support/aws.js";
@@ -30,14 +31,6 @@ async function allVersions(secretId: string) {
   );
 }
 
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe("one refresh per credential at a time (spec step 3)", () => {
   it("two runs started together: one API call, one new pair version, no alarm", async () => {
     const { f, seeded } = await due();
@@ -56,7 +49,7 @@ describe("one refresh per credential at a time (spec step 3)", () => {
     const { f } = await due();
     f.platform.failNext("slow", 1, { delayMs: 400 });
     const scheduled = f.run();
-    await waitFor(() => f.platform.calls.refresh === 1);
+    await vi.waitFor(() => expect(f.platform.calls.refresh).toBe(1), { interval: 10 });
     const manual = await f.run({ force: true });
     expect(manual).toMatchObject({ outcome: "Skipped", reason: "busy", apiCalls: 0 });
     expect(await scheduled).toMatchObject({ outcome: "Refreshed" });
@@ -64,82 +57,72 @@ describe("one refresh per credential at a time (spec step 3)", () => {
     expect(await f.storedPairIsCurrent()).toBe(true);
   });
 
-  it("a lease left by a killed run blocks until it expires, then the next run proceeds", async () => {
-    const { f } = await due({ config: { leaseSeconds: 2, runBudgetMs: 1_500, httpTimeoutMs: 1_000 } });
-    f.platform.failNext("slow", 1, { delayMs: 5_000 });
-    const child = spawn(process.execPath, ["--import", "tsx", "test/support/run-handler.ts"], {
-      env: {
-        ...process.env,
-        CREDENTIAL_NAME: f.config.credentialName,
-        CLIENT_SECRET_ID: f.config.clientSecretId,
-        TOKEN_SECRET_ID: f.config.tokenSecretId,
-        ENDPOINT_URL: f.config.endpointUrl,
-        LEASE_SECONDS: "2",
-        RUN_BUDGET_MS: "1500",
-        HTTP_TIMEOUT_MS: "1000",
-        EVENT_BUS_NAME: "",
-      },
-      stdio: "ignore",
-    });
-    await waitFor(() => f.platform.calls.refresh === 1);
-    child.kill("SIGKILL");
-    await new Promise((resolve) => child.once("exit", resolve));
-    const { json } = await f.stored();
-    expect(json.lease).toBeDefined();
-
-    expect(await f.run()).toMatchObject({ outcome: "Skipped", reason: "busy", apiCalls: 0 });
-    await waitFor(() => Date.parse((json.lease as { until: string }).until) < Date.now(), 5_000);
-    const next = await f.run();
-    expect(next).toMatchObject({ outcome: "Refreshed" });
-    expect(await f.storedPairIsCurrent()).toBe(true);
-    expect((await f.stored()).json).not.toHaveProperty("lease");
-  }, 20_000);
-
-  it("a run killed between storing and promoting its pair is completed by the next run, without an API call", async () => {
+  // The lease's expiry is AWS's time (lambda/clock.ts): a host whose clock is off cannot take over
+  // a live lease, nor leave one that expires early. Either host may start first.
+  it.for([
+    [-90, "skewed first"],
+    [-90, "skewed second"],
+    [90, "skewed first"],
+    [90, "skewed second"],
+  ] as const)("a CLI run with a clock %i s off overlapping a scheduled run (%s): one platform call, a working pair", async ([skewSeconds, order]) => {
     const { f } = await due();
-    // The crashing run's client dies at the second AWSCURRENT move (the lease is the first): the pair is stored, not promoted.
-    const crashing = new SecretsManagerClient({});
-    let moves = 0;
-    crashing.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === "UpdateSecretVersionStageCommand" && ++moves === 2) throw new Error("process killed");
-        return next(args);
-      },
-      { step: "initialize", name: "killSwitch" },
-    );
-    const crashed = await f.run({ secrets: crashing });
-    expect(crashed.outcome).toBe("RefreshFailed");
-    expect(f.platform.calls.refresh).toBe(1);
-    expect(await f.storedPairIsCurrent()).toBe(false);
-
-    const next = await f.run();
-    expect(next).toMatchObject({ outcome: "Refreshed", reason: "completed-pending", apiCalls: 0 });
+    const skewed = () => Date.now() + skewSeconds * 1000;
+    f.platform.failNext("slow", 1, { delayMs: 400 });
+    const [firstHost, secondHost] = order === "skewed first" ? [skewed, Date.now] : [Date.now, skewed];
+    const first = f.run({ localNow: firstHost });
+    await vi.waitFor(() => expect(f.platform.calls.refresh).toBe(1), { interval: 10 });
+    const second = await f.run({ localNow: secondHost, force: true });
+    expect(second).toMatchObject({ outcome: "Skipped", reason: "busy", apiCalls: 0 });
+    expect(await first).toMatchObject({ outcome: "Refreshed" });
     expect(f.platform.calls.refresh + f.platform.calls.login).toBe(1);
     expect(await f.storedPairIsCurrent()).toBe(true);
+    // expiresAt, too, is AWS's time, not the skewed host's.
+    const expiresAt = Date.parse((await f.stored()).json.expiresAt as string);
+    expect(Math.abs(expiresAt - (Date.now() + 3600_000))).toBeLessThan(5_000);
   });
 });
 
-describe("idempotent write (ClientRequestToken)", () => {
-  it("a PutSecretValue whose answer is lost is retried by the SDK without creating a second pair version", async () => {
-    const { f, seeded } = await due();
-    const flaky = new SecretsManagerClient({});
-    let puts = 0;
-    // Below the SDK's retry step: the request reaches moto, then the answer is "lost" once.
-    flaky.middlewareStack.add(
+describe("a crashed run's stored pair (pending completion)", () => {
+  it("a late writer cannot lose it: the next run promotes the newest pair", async () => {
+    const { f } = await due({ config: { leaseSeconds: 2, runBudgetMs: 1_500, httpTimeoutMs: 1_000 } });
+    // A run that stored its pair and died before promoting it: the promotion never arrives.
+    const crashing = secretsClient();
+    crashing.middlewareStack.add(
       (next, context) => async (args) => {
-        const answer = await next(args);
-        if (context.commandName === "PutSecretValueCommand" && ++puts === 2) {
-          throw Object.assign(new Error("socket hang up"), { name: "TimeoutError", $metadata: {} });
-        }
-        return answer;
+        if (context.commandName === "UpdateSecretVersionStageCommand") throw Object.assign(new Error("killed"), { name: "AccessDeniedException", $fault: "client" });
+        return next(args);
       },
-      { step: "deserialize", name: "loseOneAnswer" },
+      { step: "initialize", name: "killBeforePromotion" },
     );
-    const result = await f.run({ secrets: flaky });
-    expect(puts).toBeGreaterThan(2); // the lost write was sent again
-    expect(result).toMatchObject({ outcome: "Refreshed", reason: "refreshed" });
-    const newPairs = (await allVersions(f.config.tokenSecretId)).filter((v) => v.json.accessToken && v.json.accessToken !== seeded.accessToken);
-    expect(newPairs).toHaveLength(1);
+    const crashed = await f.run({ secrets: crashing, runId: "11111111-1111-4111-8111-111111111111" });
+    expect(crashed).toMatchObject({ outcome: "RefreshFailed", reason: "PromotionPendingError" });
+    // A late writer moves the pending label onto its own version (the first protocol located pairs by it).
+    await secretsClient().send(
+      new PutSecretValueCommand({ SecretId: f.config.tokenSecretId, SecretString: "{}", VersionStages: [PENDING_STAGE] }),
+    );
+    f.platform.reset();
+    const next = await f.run();
+    expect(next).toMatchObject({ outcome: "Refreshed", reason: "completed-pending", apiCalls: 0 });
+    expect(next.versionId).toBe(pairVersionId("11111111-1111-4111-8111-111111111111"));
+    expect(await f.storedPairIsCurrent()).toBe(true);
+  });
+
+  it("a stored pair older than the current one is not promoted over it", async () => {
+    const { f } = await due({ config: { leaseSeconds: 2, runBudgetMs: 1_500, httpTimeoutMs: 1_000 } });
+    const crashing = secretsClient();
+    crashing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "UpdateSecretVersionStageCommand") throw Object.assign(new Error("killed"), { name: "AccessDeniedException", $fault: "client" });
+        return next(args);
+      },
+      { step: "initialize", name: "killBeforePromotion" },
+    );
+    expect(await f.run({ secrets: crashing })).toMatchObject({ reason: "PromotionPendingError" });
+    // Meanwhile an operator stored a newer pair (a login of their own).
+    const newer = await f.seed(3600);
+    const next = await f.run();
+    expect(next).toMatchObject({ outcome: "Skipped", reason: "not-due", apiCalls: 0 });
+    expect((await f.stored()).json.accessToken).toBe(newer.accessToken);
     expect(await f.storedPairIsCurrent()).toBe(true);
   });
 });

@@ -64,12 +64,13 @@ describe("IoT refresh run against moto and the platform simulator", () => {
     expect(Date.parse((await f.stored()).json.expiresAt as string) - Date.now()).toBeGreaterThan(3500_000);
   });
 
-  it("leaves the bookkeeping labels on versions, AWSCURRENT on the new pair and AWSPREVIOUS on the lease", async () => {
+  it("creates exactly one version: AWSCURRENT on the new pair, AWSPREVIOUS on the one it replaced", async () => {
     const f = await start();
+    const before = await f.stored();
     const result = await f.run();
     const stages = await versionStages(f.config.tokenSecretId);
+    expect(Object.keys(stages)).toHaveLength(2);
     expect(stages[result.versionId!]).toEqual(expect.arrayContaining(["AWSCURRENT", "TR_PENDING"]));
-    const previous = Object.entries(stages).find(([, labels]) => labels.includes("AWSPREVIOUS"));
-    expect(previous?.[1]).toContain("TR_LEASE");
+    expect(stages[before.versionId]).toEqual(["AWSPREVIOUS"]);
   });
 });

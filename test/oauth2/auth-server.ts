@@ -14,6 +14,9 @@
 // - `loseNextResponses(n)` / `failNextRequests(n, status)`: the next token requests are processed and
 //   their connection destroyed before the answer is sent / answered with an HTTP error without
 //   reaching the provider.
+// - `echoRequests(on)`: while on, token requests are answered 400 `invalid_request` with an
+//   `error_description` that quotes the raw form-encoded request body among terminal control
+//   sequences, as a misbehaving server or gateway might (tests of the redaction step).
 import { generateKeyPairSync } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
@@ -71,6 +74,8 @@ export interface AuthServer {
   readonly lostRefreshTokens: readonly string[];
   /** The next `count` token requests are answered `status` and `body(form)` without reaching the provider. */
   failNextRequests(count: number, status: number, body?: InjectedBody): void;
+  /** While on, token requests are answered 400 with the raw request body quoted in `error_description`. */
+  echoRequests(on: boolean): void;
   /** A refresh_token grant sent directly (not through the refresher). */
   refreshDirectly(refreshToken: string): Promise<TokenCallAnswer>;
   /** Calls the userinfo endpoint with the access token: 200 means the provider accepts it. */
@@ -114,7 +119,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   };
   const provider = new Provider(baseUrl, configuration);
 
-  const state = { tokenRequests: 0, lose: 0, fail: { count: 0, status: 503, body: serverError } };
+  const state = { tokenRequests: 0, lose: 0, echo: false, fail: { count: 0, status: 503, body: serverError } };
   const lostRefreshTokens: string[] = [];
   const grantErrors: string[] = [];
   provider.on("grant.error", (_ctx, error: Error & { error_detail?: string }) => {
@@ -127,6 +132,16 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
       return;
     }
     state.tokenRequests++;
+    if (state.echo) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
+      ctx.status = 400;
+      ctx.body = {
+        error: "invalid_request",
+        error_description: `\u001b]0;echo\u0007\u001b[2J\u001b[31mcannot parse\u001b[0m\r\n${Buffer.concat(chunks).toString("utf8")}\u202e\u0000 (request body)`,
+      };
+      return;
+    }
     if (state.fail.count > 0) {
       state.fail.count--;
       // The provider never sees this request, so the form is read here.
@@ -193,6 +208,9 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
     },
     failNextRequests(count, status, body = serverError) {
       state.fail = { count, status, body };
+    },
+    echoRequests(on) {
+      state.echo = on;
     },
     refreshDirectly(refreshToken) {
       return post(tokenPath, {

@@ -6,8 +6,9 @@ import type { RefresherConfig } from "../../lambda/config.js";
 import type { RetryPolicy } from "../../lambda/refresh/retry.js";
 import { runRefresh } from "../../lambda/refresh/workflow.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
-import { CapturedTelemetry, createSecret, putAsCurrent, readCurrent, secretsClient, testConfig, uniqueName, type CurrentSecret } from "../support/aws.js";
+import { CapturedTelemetry, createSecret, putAsCurrent, readCurrent, testConfig, uniqueName, type CurrentSecret } from "../support/aws.js";
 import { registerSensitive } from "../support/leak-guard.js";
+import { createStateTable, refresherDeps, type RunnerOptions } from "../support/refresher.js";
 import type { TestPki } from "../support/pki.js";
 import { startAuthServer, type AuthServer, type AuthServerOptions } from "./auth-server.js";
 
@@ -40,6 +41,8 @@ export interface CredentialOptions {
   readonly clientSecretFields?: Record<string, unknown>;
   readonly config?: Partial<RefresherConfig>;
   readonly eventBusName?: string;
+  /** How the runs reach AWS (a test file's own front) and what host they run on. */
+  readonly runner?: RunnerOptions;
 }
 
 export async function createCredential(pki: TestPki, options: CredentialOptions = {}): Promise<Credential> {
@@ -76,6 +79,7 @@ export async function createCredential(pki: TestPki, options: CredentialOptions 
       dialect: "oauth2",
       clientSecretId: clientSecretName,
       tokenSecretId: tokenSecretName,
+      stateTableName: await createStateTable(),
       endpointUrl: server.baseUrl,
       eventBusName: options.eventBusName ?? "",
       ...options.config,
@@ -83,10 +87,7 @@ export async function createCredential(pki: TestPki, options: CredentialOptions 
     telemetry,
     secrets,
     async run(event = {}) {
-      const result = await runRefresh(
-        { config: credential.config, secrets: secretsClient(), telemetry: telemetry.telemetry(), retryPolicy: TEST_RETRY_POLICY },
-        event,
-      );
+      const result = await runRefresh(refresherDeps(credential.config, (events) => telemetry.telemetry(undefined, events), { retryPolicy: TEST_RETRY_POLICY, ...options.runner }), event);
       await credential.current(); // remembers whatever tokens the run stored
       remember(...server.lostRefreshTokens);
       return result;
@@ -114,12 +115,11 @@ export function expectNoSecretsLeaked(credential: Credential, ...extra: unknown[
   }
 }
 
-/** The pair a run found is still the current one and no lease is left behind. */
+/** The pair a run found is still the current one. */
 export function expectPairUnchanged(now: CurrentSecret, before: Record<string, unknown>): void {
   for (const field of ["accessToken", "refreshToken", "expiresAt", "tokenType", "scope"]) {
     expect(now.json[field], field).toEqual(before[field]);
   }
-  expect(now.json.lease).toBeUndefined();
 }
 
 /** The metric values of the last run, by name. */

@@ -3,7 +3,9 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../lambda/config.js";
 import { createDialect } from "../../lambda/dialects/index.js";
-import { createOAuth2Dialect, oauth2Error, oauth2TokenUrl, readTokenResponse } from "../../lambda/dialects/oauth2.js";
+import { createOAuth2Dialect, oauth2TokenUrl } from "../../lambda/dialects/oauth2.js";
+import { oauth2Error, readTokenResponse } from "../../lambda/oauth2/token-client.js";
+import { Redactor } from "../../lambda/redaction.js";
 import { ConfigError, PlatformError, ProtocolError, SecretFormatError } from "../../lambda/errors.js";
 
 const OLD_REFRESH = "old-refresh-token-value";
@@ -22,7 +24,7 @@ describe("token answers (200)", () => {
       refreshToken: "dec7f1",
       tokenType: "Bearer",
       scope: "get_user_info",
-      expiresInSeconds: 7200,
+      expiresIn: 7200,
     });
   });
 
@@ -33,13 +35,13 @@ describe("token answers (200)", () => {
         refreshToken: OLD_REFRESH,
         tokenType: "Bearer",
         scope: undefined,
-        expiresInSeconds: 1800,
+        expiresIn: 1800,
       });
     }
   });
 
   it("tolerates expires_in as a numeric string", () => {
-    expect(readTokenResponse({ access_token: "at", expires_in: " 3600 " }, OLD_REFRESH, 1800).expiresInSeconds).toBe(3600);
+    expect(readTokenResponse({ access_token: "at", expires_in: " 3600 " }, OLD_REFRESH, 1800).expiresIn).toBe(3600);
   });
 
   it.each([
@@ -107,7 +109,7 @@ describe("error answers", () => {
   it("truncates the description, flattens control characters and redacts secrets it quotes", () => {
     const error = oauth2Error(
       { status: 400, json: { error: "invalid_grant", error_description: `token ${OLD_REFRESH} bad\r\n${"x".repeat(500)}` } },
-      [OLD_REFRESH, "client-secret"],
+      new Redactor().add(OLD_REFRESH, "client-secret"),
     );
     expect(error.message).toMatch(/^OAuth2 token endpoint answered HTTP 400 invalid_grant: token \[redacted\] bad x+…$/);
     expect(error.message.length).toBeLessThan(300);
@@ -154,6 +156,7 @@ describe("dialect creation", () => {
       CREDENTIAL_NAME: "huawei-cloud",
       CLIENT_SECRET_ID: "client",
       TOKEN_SECRET_ID: "token",
+      STATE_TABLE_NAME: "state",
       ENDPOINT_URL: "https://oauth.example.com",
     });
     const dialect = createDialect(config, { clientId: "c", clientSecret: "s" });

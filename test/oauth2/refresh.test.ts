@@ -6,6 +6,7 @@ import { versionCount } from "../support/aws.js";
 import { createTestPki, type TestPki } from "../support/pki.js";
 import { ACCOUNT_ID, SCOPE } from "./auth-server.js";
 import { createCredential, expectNoSecretsLeaked, expectPairUnchanged, lastMetrics, type Credential, type CredentialOptions } from "./fixture.js";
+import { AWS_CLOCK_RESOLUTION_MS } from "../../lambda/clock.js";
 
 let pki: TestPki;
 const open: Credential[] = [];
@@ -35,13 +36,13 @@ describe("OAuth2 refresh against a rotating authorization server", () => {
     expect(first).toMatchObject({ outcome: "Refreshed", reason: "refreshed", apiCalls: 1 });
     const stored = await c.current();
     expect(stored.json).toMatchObject({ tokenType: "Bearer", scope: SCOPE });
-    expect(stored.json.lease).toBeUndefined();
     const rotated = stored.json.refreshToken as string;
     expect(rotated).toEqual(expect.any(String));
     expect(rotated).not.toBe(c.initialRefreshToken);
     const expiresAt = Date.parse(stored.json.expiresAt as string);
-    expect(expiresAt).toBeGreaterThanOrEqual(before + 3600 * SECONDS);
-    expect(expiresAt).toBeLessThanOrEqual(Date.now() + 3600 * SECONDS);
+    // Taken from AWS's clock (the Date header), good to its resolution.
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 3600 * SECONDS - AWS_CLOCK_RESOLUTION_MS);
+    expect(expiresAt).toBeLessThanOrEqual(Date.now() + 3600 * SECONDS + AWS_CLOCK_RESOLUTION_MS);
     expect(first.versionId).toBe(stored.versionId);
     expect(lastMetrics(c)).toMatchObject({ RefreshSucceeded: 1, RefreshFailed: 0, CredentialRejected: 0, RefreshSkipped: 0 });
     expect(lastMetrics(c).AccessTokenTtl).toBeGreaterThan(3590);
@@ -192,8 +193,8 @@ describe("OAuth2 refresh against a server that does not rotate", () => {
     const before = Date.now();
     expect(await c.run()).toMatchObject({ outcome: "Refreshed" });
     const expiresAt = Date.parse((await c.current()).json.expiresAt as string);
-    expect(expiresAt).toBeGreaterThanOrEqual(before + 1800 * SECONDS);
-    expect(expiresAt).toBeLessThanOrEqual(Date.now() + 1800 * SECONDS);
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 1800 * SECONDS - AWS_CLOCK_RESOLUTION_MS);
+    expect(expiresAt).toBeLessThanOrEqual(Date.now() + 1800 * SECONDS + AWS_CLOCK_RESOLUTION_MS);
     expect(lastMetrics(c).AccessTokenTtl).toBeLessThanOrEqual(1800);
   });
 });

@@ -3,7 +3,9 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { Agent, fetch as undiciFetch, request } from "undici";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { setTimeout as sleep } from "node:timers/promises";
 import { TokenReader, TokenUnavailableError } from "../../lambda/reader/index.js";
+import { DEFAULT_ROTATION_WAIT_MS, pollDelays } from "../../lambda/reader/token-reader.js";
 import { WHOAMI_PATH } from "../simulators/iot-platform.js";
 import { createSecret, putAsCurrent, readCurrent, uniqueName } from "../support/aws.js";
 import { IotFixture } from "../support/iot-fixture.js";
@@ -112,19 +114,57 @@ describe("TokenReader", () => {
     expect(reader.reads).toBe(2);
   });
 
-  it("does not retry when the re-read finds the same token (the platform rejects the stored one)", async () => {
+  it("rides through a rotation in progress: callers that get 401 share one poll until the new pair is stored", async () => {
     const reader = newReader();
     await reader.getAccessToken();
-    fixture.platform.issuePair(); // rotated on the platform, not in the secret
-    const calls = fixture.platform.calls.whoami;
-    const response = await whoami(reader);
-    expect(response.status).toBe(401);
-    expect(fixture.platform.calls.whoami - calls).toBe(1);
-    expect(reader.reads).toBe(2);
-    // Repeated 401s for the same token do not hammer Secrets Manager.
-    expect((await whoami(reader)).status).toBe(401);
-    expect(reader.reads).toBe(2);
-    await rotate(); // put the platform and the secret back in step for the other tests
+    // The platform has answered the refresher (the stored token is dead), the new pair is not stored yet.
+    const document = fixture.pairDocument(3600);
+    const stored = sleep(300).then(() => putAsCurrent(fixture.config.tokenSecretId, document));
+    const started = Date.now();
+    const answers = await Promise.all([...Array.from({ length: 6 }, () => whoami(reader)), sleep(100).then(() => whoami(reader))]);
+    const elapsed = Date.now() - started;
+    await stored;
+    expect(answers.map((a) => a.status)).toEqual(Array(7).fill(200));
+    expect(await reader.getAccessToken()).toBe(document.accessToken);
+    // One poll for all seven (reads at 0, 50, 150, 350 ms... after the first 401), not one each.
+    expect(reader.reads - 1).toBeGreaterThanOrEqual(2);
+    expect(reader.reads - 1).toBeLessThanOrEqual(pollDelays(DEFAULT_ROTATION_WAIT_MS).length + 1);
+    expect(elapsed).toBeLessThan(DEFAULT_ROTATION_WAIT_MS);
+  });
+
+  it("a token revoked for real: the 401 reaches the caller after the bounded wait, then at once for minRereadSeconds", async () => {
+    const { json } = await readCurrent(fixture.config.clientSecretId);
+    let offset = 0;
+    const reader = newReader({ now: () => Date.now() + offset });
+    const revoked = await reader.getAccessToken();
+    // The app's secret changed in the console and the stored pair was replaced: nothing will rotate the secret.
+    fixture.platform.setSecret(`changed-${String(json.secret)}`);
+    fixture.platform.issuePair();
+    expect((await fixture.run({ force: true })).outcome).toBe("CredentialRejected");
+
+    let started = Date.now();
+    const rejected = await Promise.all(Array.from({ length: 4 }, () => whoami(reader)));
+    const waited = Date.now() - started;
+    expect(rejected.map((a) => a.status)).toEqual(Array(4).fill(401));
+    expect(waited).toBeGreaterThanOrEqual(DEFAULT_ROTATION_WAIT_MS);
+    expect(waited).toBeLessThan(DEFAULT_ROTATION_WAIT_MS + 1_500);
+    // The first read, then one poll shared by the four callers.
+    const pollReads = pollDelays(DEFAULT_ROTATION_WAIT_MS).length + 1;
+    expect(reader.reads).toBe(1 + pollReads);
+
+    // Within the pause: the 401 comes back at once, nothing is read.
+    started = Date.now();
+    for (let i = 0; i < 5; i++) expect((await whoami(reader)).status).toBe(401);
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(reader.reads).toBe(1 + pollReads);
+    expect(await reader.getAccessToken()).toBe(revoked);
+
+    // An operator puts the right secret back and runs the refresher; after the pause the reader finds the new pair.
+    fixture.platform.setSecret(String(json.secret));
+    expect((await fixture.run({ force: true })).outcome).toBe("Refreshed");
+    offset += 5_000;
+    expect((await whoami(reader)).status).toBe(200);
+    expect(reader.reads).toBe(2 + pollReads);
   });
 
   it("caches until refreshMarginSeconds before expiresAt, and coalesces concurrent reads", async () => {
@@ -146,6 +186,14 @@ describe("TokenReader", () => {
     now += 5_000;
     await reader.getAccessToken();
     expect(reader.reads).toBe(3);
+  });
+
+  it("polls 2 s in all after a 401, 50 ms doubling, and refuses a wait that is not a number of ms", () => {
+    expect(pollDelays(DEFAULT_ROTATION_WAIT_MS)).toEqual([50, 100, 200, 400, 800, 450]);
+    expect(pollDelays(0)).toEqual([]);
+    for (const rotationWaitMs of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => newReader({ rotationWaitMs })).toThrow(/rotationWaitMs must be a number of milliseconds >= 0/);
+    }
   });
 
   it("says clearly when there is no token, or it has expired", async () => {

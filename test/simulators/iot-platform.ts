@@ -58,6 +58,13 @@ export interface IotPlatformOptions {
   expiresInAsString?: boolean;
   /** Per-app limit on login+refresh calls. Default 100 calls / 60 000 ms; `false` disables it. */
   rateLimit?: { maxCalls: number; windowMs: number } | false;
+  /** Start with the echo switch on (see `setEchoRequests`). Default false. */
+  echoRequests?: boolean;
+  /**
+   * Alphabet of issued tokens: "base64url" (default) or "base64", whose `+`, `/` and `=` differ in
+   * their URL-encoded and form-encoded forms (for redaction tests).
+   */
+  tokenAlphabet?: "base64url" | "base64";
 }
 
 export interface IssuedPair {
@@ -94,6 +101,8 @@ export interface IotPlatform {
   /** Latest issued refresh token (even if expired), or undefined before the first login. */
   currentRefreshToken(): string | undefined;
   isValidAccessToken(token: string): boolean;
+  /** When the current pair was issued, in real epoch ms (Date.now, whatever `now` is): tests time what follows the answer. */
+  lastIssuedAt(): number | undefined;
   isValidRefreshToken(token: string): boolean;
   /** Performs a login server-side (no HTTP call, not counted) and returns the new current pair. */
   issuePair(): IssuedPair;
@@ -103,11 +112,22 @@ export interface IotPlatform {
   failNext(kind: FailureKind, count?: number, options?: { delayMs?: number }): void;
   /** Number of queued failures not yet consumed. */
   pendingFailures(): number;
+  /** While set, every login/refresh request (after the queued ones) fails, cycling through `kinds`; `[]` ends the outage. */
+  setOutage(kinds: readonly FailureKind[]): void;
   /** While frozen, every request (login, refresh, whoami) answers 400/100247. */
   setFrozen(frozen: boolean): void;
   /** Changes the secret the platform accepts (as if rotated in the console); tokens stay valid. */
   setSecret(secret: string): void;
   setExpiresInAsString(asString: boolean): void;
+  /** The `tokenType` issued pairs are answered with (default "bearer"). */
+  setTokenType(tokenType: string): void;
+  /**
+   * While on, every request is answered 400 as a misbehaving gateway would: `error_desc` quotes the
+   * request back (its fields form-encoded, the raw body, the credential headers) among terminal
+   * control sequences, and `error_code` is oversized, carries control characters and the appId.
+   * Nothing is rotated. For tests of the redaction step (README, "Security model").
+   */
+  setEchoRequests(on: boolean): void;
   /** Stops listening, destroys open connections, abandons slow requests; idempotent. */
   close(): Promise<void>;
 }
@@ -158,8 +178,32 @@ interface QueuedFailure {
 
 type AuthResult = { ok: true; pair: CurrentPair } | { ok: false; error: PlatformError };
 
-function newToken(): string {
-  return randomBytes(32).toString("base64url");
+/** The echo switch's answer: everything the request carried, quoted back with terminal control sequences. */
+function echoError(req: IncomingMessage, body: string): PlatformError {
+  const fields: Record<string, string> = {};
+  if (mediaType(req) === "application/json") {
+    try {
+      const json: unknown = JSON.parse(body);
+      if (typeof json === "object" && json !== null) {
+        for (const [name, value] of Object.entries(json)) if (typeof value === "string") fields[name] = value;
+      }
+    } catch {
+      // Not JSON: the raw body is quoted anyway.
+    }
+  } else {
+    for (const [name, value] of new URLSearchParams(body)) fields[name] = value;
+  }
+  const headers = ["authorization", "app_key"].flatMap((name) => (req.headers[name] ? [`${name}: ${String(req.headers[name])}`] : []));
+  return {
+    status: 400,
+    code: `\u001b[31m${"9".repeat(120)}${fields.appId ?? ""}\u0007<b>`,
+    desc:
+      `\u001b]0;echo\u0007\u001b[2J\u001b[1;31mrejected\u001b[0m ${new URLSearchParams(fields).toString()}\r\n` +
+      `\u009b31mraw body: ${body}\u202e ${headers.join("; ")}\u0000 url-encoded: ` +
+      Object.entries(fields)
+        .map(([name, value]) => `${name}=${encodeURIComponent(value)}`)
+        .join(" "),
+  };
 }
 
 function positive(name: string, value: number): number {
@@ -230,10 +274,17 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
   const slowMs = options.slowMs ?? DEFAULT_SLOW_MS;
   const rateLimit = options.rateLimit === false ? undefined : (options.rateLimit ?? DEFAULT_RATE_LIMIT);
   let expiresInAsString = options.expiresInAsString ?? false;
+  let tokenType = "bearer";
   let frozen = false;
+  let echoRequests = options.echoRequests ?? false;
+  const tokenAlphabet = options.tokenAlphabet ?? "base64url";
+  const newToken = (): string => randomBytes(32).toString(tokenAlphabet);
 
   let current: CurrentPair | undefined;
+  let lastIssuedAt: number | undefined;
   const failures: QueuedFailure[] = [];
+  let outage: readonly FailureKind[] = [];
+  let outageCalls = 0;
   const rateWindow: number[] = []; // timestamps of admitted login/refresh calls
   const counters: CallCounters = { login: 0, refresh: 0, whoami: 0, total: 0, tlsRejected: 0 };
   const sockets = new Set<Socket>();
@@ -247,6 +298,7 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
 
   function rotate(): CurrentPair {
     const t = now();
+    lastIssuedAt = Date.now();
     current = {
       accessToken: newToken(),
       refreshToken: newToken(),
@@ -259,7 +311,7 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
   function successBody(pair: { accessToken: string; refreshToken: string }): Record<string, unknown> {
     return {
       accessToken: pair.accessToken,
-      tokenType: "bearer",
+      tokenType,
       expiresIn: expiresInAsString ? String(accessTtlS) : accessTtlS,
       refreshToken: pair.refreshToken,
       scope: "default",
@@ -328,7 +380,7 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
   }
 
   async function handleAuth(endpoint: "login" | "refresh", req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const failure = failures.shift();
+    const failure = failures.shift() ?? (outage.length > 0 ? { kind: outage[outageCalls++ % outage.length]!, delayMs: undefined } : undefined);
     if (failure?.kind === "reset") {
       req.socket.destroy();
       return;
@@ -408,12 +460,17 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
       sendText(res, 404, "Not Found", "text/plain;charset=UTF-8");
       return;
     }
+    if (req.method === route.method) counters[route.endpoint]++;
+    if (echoRequests) {
+      const body = await readBody(req);
+      if (body !== undefined) sendError(res, echoError(req, body === TOO_LARGE ? "" : body));
+      return;
+    }
     if (req.method !== route.method) {
       req.resume();
       sendText(res, 405, "Method Not Allowed", "text/plain;charset=UTF-8", { Allow: route.method });
       return;
     }
-    counters[route.endpoint]++;
     if (route.endpoint === "whoami") handleWhoami(req, res);
     else await handleAuth(route.endpoint, req, res);
   }
@@ -461,6 +518,7 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
     currentAccessToken: () => current?.accessToken,
     currentRefreshToken: () => current?.refreshToken,
     isValidAccessToken,
+    lastIssuedAt: () => lastIssuedAt,
     isValidRefreshToken,
     issuePair(): IssuedPair {
       const pair = rotate();
@@ -473,14 +531,23 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
       for (let i = 0; i < count; i++) failures.push({ kind, delayMs: failOptions?.delayMs });
     },
     pendingFailures: () => failures.length,
+    setOutage(kinds: readonly FailureKind[]): void {
+      outage = kinds;
+    },
     setFrozen(value: boolean): void {
       frozen = value;
     },
     setSecret(value: string): void {
       secret = value;
     },
+    setTokenType(value: string): void {
+      tokenType = value;
+    },
     setExpiresInAsString(value: boolean): void {
       expiresInAsString = value;
+    },
+    setEchoRequests(on: boolean): void {
+      echoRequests = on;
     },
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {

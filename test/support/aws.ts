@@ -82,11 +82,11 @@ export class CapturedTelemetry {
 
   constructor(readonly eventBusName: string) {}
 
-  telemetry(namespace = "TokenRefresher"): Telemetry {
+  telemetry(namespace = "TokenRefresher", events: EventBridgeClient = eventsClient()): Telemetry {
     return new Telemetry({
       namespace,
       eventBusName: this.eventBusName,
-      events: eventsClient(),
+      events,
       write: (line) => {
         this.raw.push(line);
         recordOutput(line);
@@ -154,6 +154,8 @@ export function testConfig(overrides: Partial<RefresherConfig> & Pick<RefresherC
     httpTimeoutMs: 2_000,
     runBudgetMs: 8_000,
     leaseSeconds: 30,
+    stateTableName: "token-refresher-state",
+    awsRequestTimeoutMs: 2_000,
     metricsNamespace: "TokenRefresher",
     eventBusName: "",
     ...overrides,

@@ -1,11 +1,11 @@
-import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { RefresherConfig } from "../../lambda/config.js";
 import type { RetryPolicy } from "../../lambda/refresh/retry.js";
 import { runRefresh } from "../../lambda/refresh/workflow.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
 import { startIotPlatform, type IotPlatform, type IotPlatformOptions } from "../simulators/iot-platform.js";
-import { CapturedTelemetry, createSecret, putAsCurrent, readCurrent, secretsClient, testConfig, uniqueName, type CurrentSecret } from "./aws.js";
+import { CapturedTelemetry, createSecret, putAsCurrent, readCurrent, testConfig, uniqueName, type CurrentSecret } from "./aws.js";
 import { registerSensitive } from "./leak-guard.js";
+import { createStateTable, refresherDeps, type RunnerOptions } from "./refresher.js";
 import { createTestPki, type TestPki } from "./pki.js";
 
 /** Prompt retries so error-table tests stay fast; the default policy has its own unit tests. */
@@ -24,10 +24,8 @@ export interface IotFixtureOptions {
   readonly platform?: Partial<IotPlatformOptions>;
 }
 
-export interface RunOptions {
+export interface RunOptions extends RunnerOptions {
   readonly force?: boolean;
-  readonly now?: () => number;
-  readonly secrets?: SecretsManagerClient;
 }
 
 /** A credential wired end to end: simulator over mutual TLS, both secrets in moto, captured telemetry. */
@@ -59,21 +57,23 @@ export class IotFixture {
       ...options.clientSecret,
     });
     await createSecret(tokenSecretId, options.tokenSecret ?? {});
-    const config = testConfig({ clientSecretId, tokenSecretId, endpointUrl: platform.baseUrl, ...options.config });
+    const stateTableName = await createStateTable();
+    const config = testConfig({ clientSecretId, tokenSecretId, stateTableName, endpointUrl: platform.baseUrl, ...options.config });
     return new IotFixture(platform, pki, config);
   }
 
-  /** A valid pair issued by the platform, stored as the token secret's shape with the given lifetime left. */
+  /** A valid pair issued by the platform an hour's lifetime ago, stored as the token secret's shape with `secondsLeft` to live. */
   pairDocument(secondsLeft: number): Record<string, string> {
     const pair = this.platform.issuePair();
     registerSensitive(pair.accessToken, pair.refreshToken);
+    const expiresAt = Date.now() + secondsLeft * 1000;
     return {
       accessToken: pair.accessToken,
       refreshToken: pair.refreshToken,
       tokenType: "bearer",
       scope: "default",
-      expiresAt: new Date(Date.now() + secondsLeft * 1000).toISOString(),
-      refreshedAt: new Date().toISOString(),
+      expiresAt: new Date(expiresAt).toISOString(),
+      refreshedAt: new Date(expiresAt - 3600 * 1000).toISOString(),
     };
   }
 
@@ -87,18 +87,21 @@ export class IotFixture {
   async run(options: RunOptions = {}): Promise<RefreshResult> {
     try {
       return await runRefresh(
-        {
-          config: this.config,
-          secrets: options.secrets ?? secretsClient(),
-          telemetry: this.telemetry.telemetry(this.config.metricsNamespace),
-          retryPolicy: FAST_RETRY,
-          ...(options.now && { now: options.now }),
-        },
+        refresherDeps(this.config, (events) => this.telemetry.telemetry(this.config.metricsNamespace, events), { retryPolicy: FAST_RETRY, ...options }),
         options.force ? { force: true } : {},
       );
     } finally {
       registerSensitive(this.platform.currentAccessToken(), this.platform.currentRefreshToken());
     }
+  }
+
+  /** Stores a new client secret value, as an operator who changed the app's secret in the console would; returns the new secret. */
+  async rotateClientSecret(): Promise<string> {
+    const secret = `s3cr3t-${uniqueName("iot")}`;
+    registerSensitive(secret);
+    const current = await readCurrent(this.config.clientSecretId);
+    await putAsCurrent(this.config.clientSecretId, { ...current.json, secret });
+    return secret;
   }
 
   stored(): Promise<CurrentSecret> {

@@ -38,7 +38,7 @@ class StepFailure extends Error {
  * why. It never calls login or refresh: no token is used, issued or invalidated.
  */
 export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
-  const config = partialConfig(args.env, ["CREDENTIAL_NAME", "TOKEN_SECRET_ID"]);
+  const config = partialConfig(args.env, ["CREDENTIAL_NAME", "TOKEN_SECRET_ID", "STATE_TABLE_NAME"]);
   const timeoutMs = timeoutOption(stringOption(args, "timeout"), config.httpTimeoutMs);
   const target = new URL(config.dialect === "iot" ? `${config.endpointUrl}${IOT_REFRESH_PATH}` : oauth2TokenUrl(config.endpointUrl, config.oauth2TokenPath));
   const json = flag(args, "json");

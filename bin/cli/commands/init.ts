@@ -13,10 +13,11 @@ import type { RefresherConfig } from "../../../lambda/config.js";
 import { createDialect } from "../../../lambda/dialects/index.js";
 import { SecretFormatError } from "../../../lambda/errors.js";
 import { parseSecretObject, type SecretObject } from "../../../lambda/secrets/fields.js";
-import { LEASE_STAGE, TokenStore, accessTokenSecondsLeft, parseTokenDocument, type TokenDocument } from "../../../lambda/secrets/token-store.js";
+import type { AttemptRecord } from "../../../lambda/protocol/write-protocol.js";
+import { accessTokenSecondsLeft, parseTokenDocument, type TokenDocument, type TokenVersion } from "../../../lambda/secrets/token-store.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import type { CliIo } from "../io.js";
-import { flag, fullConfig, secretsClient, stringOption, type ParsedArgs } from "../settings.js";
+import { flag, fullConfig, runClients, secretsClient, stringOption, writeProtocol, type ParsedArgs } from "../settings.js";
 import { reportResult, runWorkflow } from "./refresh.js";
 
 /** PEM files that `init` merges into the client secret, by field. */
@@ -219,7 +220,7 @@ async function ensureTokenSecret(
     return false;
   }
 
-  const store = new TokenStore(secrets, id);
+  const write = (document: TokenDocument) => writeDocument(config, io, secrets, { arn: id, versionId: state.versionId, document: {} }, document);
   let document: TokenDocument;
   try {
     document = parseTokenDocument(state.text);
@@ -228,7 +229,7 @@ async function ensureTokenSecret(
       throw new CliError(`${error instanceof Error ? error.message : String(error)}`, EXIT.usage, "pass --replace to reset the token secret to an empty pair (the refresher then obtains a new one)");
     }
     document = {};
-    await writeDocument(store, state.versionId, initial, io);
+    await write(initial);
     io.stdout(`token secret   ${id}: reset (${refreshToken === undefined ? "no pair yet" : "refresh token stored"})\n`);
     return false;
   }
@@ -237,7 +238,7 @@ async function ensureTokenSecret(
     if (document.refreshToken && !replace) {
       throw new CliError(`the token secret ${id} already holds a refresh token`, EXIT.usage, "pass --replace to store the new one (after a person authorized again)");
     }
-    await writeDocument(store, state.versionId, { ...document, refreshToken, lease: undefined, basedOnVersionId: undefined }, io, document);
+    await write({ ...document, refreshToken });
     io.stdout(`token secret   ${id}: refresh token stored\n`);
     return false;
   }
@@ -247,14 +248,30 @@ async function ensureTokenSecret(
   return usable;
 }
 
-/** Writes the token secret the refresher's way: a new version made AWSCURRENT only if AWSCURRENT did not move. */
-async function writeDocument(store: TokenStore, basedOn: string, document: TokenDocument, io: CliIo, current?: TokenDocument): Promise<void> {
-  const lease = current?.lease;
-  if (lease && Date.parse(lease.until) > (io.now ?? Date.now)()) {
-    throw new CliError(`a refresh run holds the lease on the token secret until ${lease.until}`, EXIT.failed, "run init again after that");
-  }
-  const versionId = await store.store(document, LEASE_STAGE, `init-${randomUUID()}`);
-  if (!(await store.promote(versionId, basedOn))) {
-    throw new CliError("the token secret changed while init was writing it (a refresh ran)", EXIT.failed, "check with token-refresher status, then run init again");
+/**
+ * Writes the token secret the refresher's way (docs/protocol.md): under the lease, as one new
+ * version made AWSCURRENT only if AWSCURRENT did not move, recorded in the credential's state (an
+ * operator's write also ends a failing credential's backoff).
+ */
+async function writeDocument(config: RefresherConfig, io: CliIo, secrets: SecretsManagerClient, base: TokenVersion, document: TokenDocument): Promise<void> {
+  const clients = runClients({ ...io, secrets }, io.env, config);
+  try {
+    const protocol = writeProtocol(config, clients, io);
+    const state = await protocol.table.read();
+    const lease = await protocol.acquire(`init-${randomUUID()}`, base);
+    if (!lease) throw new CliError("a refresh run holds the lease on the token secret, or just wrote it", EXIT.failed, "check with token-refresher status, then run init again");
+    let record: AttemptRecord | undefined;
+    try {
+      const written = await protocol.commit(lease, document);
+      if (written.kind === "superseded") {
+        throw new CliError("the token secret changed while init was writing it (a refresh ran)", EXIT.failed, "check with token-refresher status, then run init again");
+      }
+      const at = clients.clock.now();
+      record = { attempt: { outcome: "Refreshed", reason: "operator-write", at }, permanent: false, createdVersionAt: at };
+    } finally {
+      await protocol.release(lease, state, record);
+    }
+  } finally {
+    clients.destroy();
   }
 }

@@ -4,7 +4,7 @@ import { Telemetry, type RefreshResult } from "../../../lambda/telemetry/telemet
 import { exitCodeForResult, type ExitCode } from "../errors.js";
 import { hintFor, outcomeLine } from "../format.js";
 import type { CliIo } from "../io.js";
-import { eventsClient, flag, fullConfig, secretsClient, type ParsedArgs } from "../settings.js";
+import { flag, fullConfig, runClients, type ParsedArgs } from "../settings.js";
 
 /** One run of the Lambda's workflow (`runRefresh`), from the command line. */
 export async function refreshCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
@@ -18,25 +18,31 @@ export async function refreshCommand(args: ParsedArgs, io: CliIo): Promise<ExitC
  * stderr with --verbose (it never holds a token); the run still publishes its EventBridge event.
  */
 export async function runWorkflow(config: RefresherConfig, args: ParsedArgs, io: CliIo, force: boolean): Promise<RefreshResult> {
-  const secrets = secretsClient(io, args.env);
-  const events = eventsClient(io, args.env);
+  const clients = runClients(io, args.env, config);
   const verbose = flag(args, "verbose");
   const telemetry = new Telemetry({
     namespace: config.metricsNamespace,
     eventBusName: config.eventBusName,
-    events,
+    events: clients.events,
     write: (line) => {
       if (verbose) io.stderr(line);
     },
   });
   try {
     return await runRefresh(
-      { config, secrets, telemetry, ...(io.createDialect && { createDialect: io.createDialect }), ...(io.now && { now: io.now }) },
+      {
+        config,
+        secrets: clients.secrets,
+        dynamodb: clients.dynamodb,
+        clock: clients.clock,
+        telemetry,
+        ...(io.createDialect && { createDialect: io.createDialect }),
+        ...(io.now && { localNow: io.now }),
+      },
       { force },
     );
   } finally {
-    if (!io.secrets) secrets.destroy();
-    if (!io.events) events.destroy();
+    clients.destroy();
   }
 }
 

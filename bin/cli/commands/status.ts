@@ -1,9 +1,12 @@
 import { loadRefreshWindowSeconds } from "../../../lambda/config.js";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { pairVersionId } from "../../../lambda/protocol/write-protocol.js";
 import { TokenStore, type TokenVersion } from "../../../lambda/secrets/token-store.js";
+import { StateTable, type CredentialState } from "../../../lambda/state/state-table.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import { formatDuration } from "../format.js";
 import type { CliIo } from "../io.js";
-import { flag, secretsClient, type ParsedArgs } from "../settings.js";
+import { awsClientConfig, flag, secretsClient, type ParsedArgs } from "../settings.js";
 
 /** What `status` reports. By construction it holds no token value: only presence flags and times. */
 export interface TokenStatus {
@@ -24,35 +27,53 @@ export interface TokenStatus {
   readonly lease?: { readonly owner: string; readonly until: string; readonly active: boolean };
   /** A new pair stored by a run that did not make it current (the next run completes it). */
   readonly pendingVersionId?: string;
+  /** From the state table, when STATE_TABLE_NAME and CREDENTIAL_NAME are known. */
+  readonly failureStreak?: number;
+  readonly nextAttemptAt?: string;
+  readonly lastAttempt?: { readonly outcome: string; readonly reason: string; readonly at: string; readonly errorCode?: string };
 }
 
 export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
   const tokenSecretId = args.env.TOKEN_SECRET_ID?.trim();
   if (!tokenSecretId) throw new CliError("environment variable TOKEN_SECRET_ID is required (or pass --token-secret-id)", EXIT.usage);
   const window = loadRefreshWindowSeconds(args.env);
+  const credential = args.env.CREDENTIAL_NAME?.trim() || undefined;
+  const tableName = args.env.STATE_TABLE_NAME?.trim() || undefined;
   const secrets = secretsClient(io, args.env);
+  const dynamodb = new DynamoDBClient(awsClientConfig(args.env));
   try {
     const store = new TokenStore(secrets, tokenSecretId);
     const current = await store.readCurrent().catch((error: unknown) => {
       if (error instanceof Error && error.name === "RefreshError") throw new CliError(error.message, EXIT.usage);
       throw error;
     });
-    const pending = await store.readPending();
-    const status = describe(current, pending, window, (io.now ?? Date.now)(), args.env.CREDENTIAL_NAME?.trim() || undefined);
+    const state = credential && tableName ? await new StateTable(dynamodb, tableName, credential).read() : undefined;
+    // A holder that ended without a clean release may have stored its pair without making it current.
+    const left = state?.leaseOwner ? await store.readVersion(pairVersionId(state.leaseOwner)) : undefined;
+    const pending = left && left.versionId !== current.versionId ? left : undefined;
+    const status = describe(current, state, pending, window, (io.now ?? Date.now)(), credential);
     io.stdout(flag(args, "json") ? `${JSON.stringify(status, null, 2)}\n` : render(status));
     return status.state === "valid" || status.state === "due" ? EXIT.ok : EXIT.failed;
   } finally {
     if (!io.secrets) secrets.destroy();
+    dynamodb.destroy();
   }
 }
 
-export function describe(current: TokenVersion, pending: TokenVersion | undefined, window: number, now: number, credential?: string): TokenStatus {
+export function describe(
+  current: TokenVersion,
+  credentialState: CredentialState | undefined,
+  pending: TokenVersion | undefined,
+  window: number,
+  now: number,
+  credential?: string,
+): TokenStatus {
   const doc = current.document;
   const seconds = (iso: string | undefined, sign: 1 | -1) => (iso ? Math.floor((sign * (Date.parse(iso) - now)) / 1000) : undefined);
   const ttl = seconds(doc.expiresAt, 1);
   const state = !doc.accessToken || ttl === undefined ? "empty" : ttl <= 0 ? "expired" : ttl <= window ? "due" : "valid";
-  const stalePending =
-    pending && pending.versionId !== current.versionId && pending.document.basedOnVersionId === current.versionId ? pending.versionId : undefined;
+  const iso = (epochMs: number) => new Date(epochMs).toISOString();
+  const { leaseOwner, leaseUntil, failureStreak, nextAttemptAt, lastAttempt } = credentialState ?? {};
   return {
     ...(credential && { credential }),
     tokenSecretArn: current.arn,
@@ -67,8 +88,13 @@ export function describe(current: TokenVersion, pending: TokenVersion | undefine
     refreshedAt: doc.refreshedAt,
     ageSeconds: seconds(doc.refreshedAt, -1),
     refreshWindowSeconds: window,
-    ...(doc.lease && { lease: { owner: doc.lease.owner, until: doc.lease.until, active: Date.parse(doc.lease.until) > now } }),
-    ...(stalePending && { pendingVersionId: stalePending }),
+    ...(leaseOwner && leaseUntil !== undefined && { lease: { owner: leaseOwner, until: iso(leaseUntil), active: leaseUntil > now } }),
+    ...(pending && { pendingVersionId: pending.versionId }),
+    ...(failureStreak !== undefined && { failureStreak }),
+    ...(nextAttemptAt !== undefined && nextAttemptAt > now && { nextAttemptAt: iso(nextAttemptAt) }),
+    ...(lastAttempt && {
+      lastAttempt: { outcome: lastAttempt.outcome, reason: lastAttempt.reason, at: iso(lastAttempt.at), ...(lastAttempt.errorCode && { errorCode: lastAttempt.errorCode }) },
+    }),
   };
 }
 
@@ -100,7 +126,14 @@ function render(status: TokenStatus): string {
         : `left by run ${status.lease.owner}, expired at ${status.lease.until} (the next run takes over)`,
     ]);
   } else {
-    rows.push(["lease", "none"]);
+    rows.push(["lease", status.failureStreak === undefined ? "unknown (set STATE_TABLE_NAME and CREDENTIAL_NAME, or pass --function)" : "none"]);
+  }
+  if (status.lastAttempt) {
+    const { outcome, reason, at, errorCode } = status.lastAttempt;
+    rows.push(["last attempt", `${outcome} (${reason}${errorCode ? `, code ${errorCode}` : ""}) at ${at}`]);
+  }
+  if (status.failureStreak) {
+    rows.push(["failures", `${status.failureStreak} in a row${status.nextAttemptAt ? `; backing off: next attempt at ${status.nextAttemptAt} (or now with: token-refresher refresh --force)` : ""}`]);
   }
   if (status.pendingVersionId) {
     rows.push(["pending", `version ${status.pendingVersionId} was stored by a run that did not make it current; the next run completes it`]);

@@ -1,0 +1,165 @@
+import { Duration, Stack } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import type { Construct } from "constructs";
+import type { AlarmSettings } from "./validate.js";
+
+/** The alarms a refresher can have (keys of the `alarms` prop). */
+export type AlarmKind =
+  | "credentialRejected"
+  | "appFrozen"
+  | "pairDiscarded"
+  | "refreshFailed"
+  | "accessTokenTtl"
+  | "functionErrors"
+  | "scheduleDeadLetterQueue"
+  | "failedInvocationQueue";
+
+interface AlarmDefinition {
+  /** Alarm name suffix and construct id (`<id>Alarm`); stable, so deployed alarms are not replaced. */
+  readonly id: string;
+  /** The alarm's period: the schedule interval, or a fixed one for the queue alarms. */
+  readonly period: "schedule" | Duration;
+  readonly evaluationPeriods: number;
+  readonly datapointsToAlarm: number;
+  readonly comparisonOperator: cloudwatch.ComparisonOperator;
+  readonly treatMissingData: cloudwatch.TreatMissingData;
+  /** The README Runbook subsection the description points to. */
+  readonly runbookSection: string;
+  readonly describe: (credential: string, threshold: number) => string;
+}
+
+const AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+const NOT_BREACHING = cloudwatch.TreatMissingData.NOT_BREACHING;
+
+/** Pages on the first occurrence: these outcomes need a person, and retrying will not help. */
+const firstOccurrence = (id: string, runbookSection: string, describe: AlarmDefinition["describe"]): AlarmDefinition => ({
+  id,
+  period: "schedule",
+  evaluationPeriods: 1,
+  datapointsToAlarm: 1,
+  comparisonOperator: AT_LEAST,
+  treatMissingData: NOT_BREACHING,
+  runbookSection,
+  describe,
+});
+
+/** Every alarm's defaults; the README's "Alarms" table lists the same. */
+export const ALARM_DEFAULTS: Record<AlarmKind, AlarmDefinition> = {
+  credentialRejected: firstOccurrence(
+    "CredentialRejected",
+    "CredentialRejected",
+    (name) =>
+      `The platform rejected the ${name} credential (IoT 100208 after a fresh login, or OAuth2 invalid_grant/invalid_client). Check the client secret; an OAuth2 refresh token may need a new authorization.`,
+  ),
+  appFrozen: firstOccurrence(
+    "AppFrozen",
+    "AppFrozen",
+    (name) => `The ${name} app is frozen on the platform (IoT 100247, usually arrears). Tokens cannot be refreshed until the account is settled.`,
+  ),
+  pairDiscarded: firstOccurrence(
+    "PairDiscarded",
+    "PairDiscarded",
+    (name) =>
+      `A ${name} token pair the platform issued could not be stored before the invocation ran out of time, so the stored pair may no longer be valid. Force a refresh; a strict OAuth2 server may need a new authorization.`,
+  ),
+  refreshFailed: {
+    id: "RefreshFailed",
+    period: "schedule",
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
+    comparisonOperator: AT_LEAST,
+    treatMissingData: NOT_BREACHING,
+    runbookSection: "RefreshFailed on consecutive runs",
+    describe: (name) => `The ${name} refresh failed on consecutive runs. The function's log line and the "Token Refresh Failed" event name the outcome and error code.`,
+  },
+  accessTokenTtl: {
+    id: "AccessTokenTtl",
+    period: "schedule",
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
+    comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    // Dead-man's switch: a refresher that stopped running reports nothing, and that pages too.
+    treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    runbookSection: "AccessTokenTtl low or missing",
+    describe: (name, threshold) =>
+      `The ${name} access token has less than ${Duration.seconds(threshold).toHumanString()} left, or no refresher run reported it (the refresher stopped). Consumers will soon get 401s.`,
+  },
+  functionErrors: {
+    id: "FunctionErrors",
+    period: "schedule",
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    comparisonOperator: AT_LEAST,
+    treatMissingData: NOT_BREACHING,
+    runbookSection: "Function errors",
+    describe: (name) => `The ${name} refresher function threw (bad configuration, a bug, or a timeout). Expected failures do not throw; see the function's log.`,
+  },
+  scheduleDeadLetterQueue: {
+    id: "ScheduleDeadLetterQueueNotEmpty",
+    period: Duration.minutes(5),
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    comparisonOperator: AT_LEAST,
+    treatMissingData: NOT_BREACHING,
+    runbookSection: "Dead-letter queue not empty",
+    describe: (name) =>
+      `EventBridge could not deliver a ${name} schedule trigger to the refresher function (permissions, throttling or a deleted function). The messages in the queue name the error.`,
+  },
+  failedInvocationQueue: {
+    id: "FailedInvocationQueueNotEmpty",
+    period: Duration.minutes(5),
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    comparisonOperator: AT_LEAST,
+    treatMissingData: NOT_BREACHING,
+    runbookSection: "Dead-letter queue not empty",
+    describe: (name) =>
+      `A ${name} refresher invocation failed without returning (an unexpected error, a timeout or a stale trigger). Each message holds the invocation record with the error.`,
+  },
+};
+
+/** CloudWatch's limit on an alarm description. */
+const MAX_DESCRIPTION = 1024;
+
+export interface AlarmInputs {
+  readonly credentialName: string;
+  readonly scheduleInterval: Duration;
+  readonly runbookUrl: string;
+  /** The enabled alarms and their evaluation. */
+  readonly settings: Partial<Record<AlarmKind, AlarmSettings>>;
+  /** The metric of each alarm, at any period (the alarm's own is applied). */
+  readonly metrics: Record<AlarmKind, cloudwatch.Metric>;
+  readonly alarmActions: readonly cloudwatch.IAlarmAction[];
+  readonly okActions: readonly cloudwatch.IAlarmAction[];
+}
+
+/**
+ * Creates the enabled alarms in `scope`, named `<stack>-<credential>-<Kind>` (stack name + credential
+ * name are unique per account and region), each description ending with its runbook link.
+ */
+export function addAlarms(scope: Construct, inputs: AlarmInputs): Partial<Record<AlarmKind, cloudwatch.Alarm>> {
+  const alarms: Partial<Record<AlarmKind, cloudwatch.Alarm>> = {};
+  for (const [kind, settings] of Object.entries(inputs.settings) as [AlarmKind, AlarmSettings][]) {
+    const definition = ALARM_DEFAULTS[kind];
+    const period = definition.period === "schedule" ? inputs.scheduleInterval : definition.period;
+    const description = `token-refresher ${inputs.credentialName}: ${definition.describe(inputs.credentialName, settings.threshold)} Runbook: ${inputs.runbookUrl} (section "${definition.runbookSection}")`;
+    if (description.length > MAX_DESCRIPTION) {
+      throw new Error(`TokenRefresher ${scope.node.path}: runbookUrl makes the ${definition.id} alarm description longer than CloudWatch's ${MAX_DESCRIPTION} characters`);
+    }
+    const alarm = new cloudwatch.Alarm(scope, `${definition.id}Alarm`, {
+      alarmName: `${Stack.of(scope).stackName}-${inputs.credentialName}-${definition.id}`,
+      alarmDescription: description,
+      metric: inputs.metrics[kind].with({ period }),
+      threshold: settings.threshold,
+      comparisonOperator: definition.comparisonOperator,
+      evaluationPeriods: settings.evaluationPeriods,
+      // Left out for a single period, where it can only be 1.
+      datapointsToAlarm: settings.evaluationPeriods === 1 ? undefined : settings.datapointsToAlarm,
+      treatMissingData: definition.treatMissingData,
+    });
+    alarm.addAlarmAction(...inputs.alarmActions);
+    alarm.addOkAction(...inputs.okActions);
+    alarms[kind] = alarm;
+  }
+  return alarms;
+}

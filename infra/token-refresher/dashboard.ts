@@ -1,0 +1,50 @@
+import { Duration, Stack } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import type { Construct } from "constructs";
+
+/** The metrics and alarms one credential's widgets show. */
+export interface DashboardInputs {
+  readonly credentialName: string;
+  readonly accessTokenTtl: cloudwatch.IMetric;
+  readonly ttlThreshold?: Duration;
+  /** Outcome name → run count metric. */
+  readonly outcomes: Record<string, cloudwatch.Metric>;
+  readonly duration: cloudwatch.Metric;
+  readonly alarms: readonly cloudwatch.IAlarm[];
+}
+
+/** One row per concern: how long consumers are safe, what the runs did, how long they took, and the alarms. */
+export function dashboardWidgets(inputs: DashboardInputs): cloudwatch.IWidget[][] {
+  const name = inputs.credentialName;
+  const ttl = new cloudwatch.GraphWidget({
+    title: `${name}: access token TTL (s, minimum)`,
+    left: [inputs.accessTokenTtl],
+    leftAnnotations: inputs.ttlThreshold ? [{ value: inputs.ttlThreshold.toSeconds(), label: "AccessTokenTtl alarm", color: cloudwatch.Color.RED }] : [],
+    leftYAxis: { min: 0 },
+    width: 12,
+  });
+  const outcomes = new cloudwatch.GraphWidget({
+    title: `${name}: run outcomes (count)`,
+    left: Object.entries(inputs.outcomes).map(([label, metric]) => metric.with({ label })),
+    stacked: true,
+    leftYAxis: { min: 0 },
+    width: 12,
+  });
+  const duration = new cloudwatch.GraphWidget({
+    title: `${name}: run duration (ms)`,
+    left: [inputs.duration.with({ statistic: "p50", label: "p50" }), inputs.duration.with({ statistic: "p99", label: "p99" }), inputs.duration.with({ statistic: "Maximum", label: "max" })],
+    leftYAxis: { min: 0 },
+    width: 12,
+  });
+  const alarms = new cloudwatch.AlarmStatusWidget({ title: `${name}: alarms`, alarms: [...inputs.alarms], width: 12 });
+  return [[ttl, outcomes], [duration, alarms]];
+}
+
+/** A dashboard of one credential, named `<stack>-<credential>-<region>` (dashboard names are global to the account). */
+export function addDashboard(scope: Construct, inputs: DashboardInputs): cloudwatch.Dashboard {
+  return new cloudwatch.Dashboard(scope, "Dashboard", {
+    dashboardName: `${Stack.of(scope).stackName}-${inputs.credentialName.replace(/\./g, "_")}-${Stack.of(scope).region}`,
+    defaultInterval: Duration.days(1),
+    widgets: dashboardWidgets(inputs),
+  });
+}

@@ -1,0 +1,46 @@
+import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import type * as events from "aws-cdk-lib/aws-events";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import { DEFAULT_OAUTH2_TOKEN_PATH } from "../../lambda/settings.js";
+import type { TokenRefresherProps } from "./props.js";
+import type { Settings } from "./validate.js";
+
+/** What the function's environment points at. */
+export interface EnvironmentTargets {
+  readonly clientSecret: secretsmanager.ISecret;
+  readonly tokenSecret: secretsmanager.ISecret;
+  readonly stateTable: dynamodb.ITable;
+  readonly eventBus: events.IEventBus;
+}
+
+/** The id the handler calls Secrets Manager with: the full ARN, or the partial one (name without suffix), which Secrets Manager resolves. */
+export function secretId(secret: secretsmanager.ISecret): string {
+  return secret.secretFullArn ?? secret.secretArn;
+}
+
+/**
+ * The function's environment (README, "Configuration"). Every value was checked by `validate`
+ * against the limits the handler's parser applies (lambda/settings.ts, their one source).
+ */
+export function functionEnvironment(props: TokenRefresherProps, settings: Settings, targets: EnvironmentTargets): Record<string, string> {
+  const env: Record<string, string> = {
+    CREDENTIAL_NAME: settings.credentialName,
+    TOKEN_DIALECT: settings.dialect,
+    CLIENT_SECRET_ID: secretId(targets.clientSecret),
+    TOKEN_SECRET_ID: secretId(targets.tokenSecret),
+    STATE_TABLE_NAME: targets.stateTable.tableName,
+    ENDPOINT_URL: props.endpointUrl,
+    REFRESH_WINDOW_SECONDS: String(settings.refreshWindow.toSeconds()),
+    HTTP_TIMEOUT_MS: String(settings.httpTimeout.toMilliseconds()),
+    RUN_BUDGET_MS: String(settings.runBudget.toMilliseconds()),
+    LEASE_SECONDS: String(settings.lease.toSeconds()),
+    METRICS_NAMESPACE: settings.metricsNamespace,
+    EVENT_BUS_NAME: targets.eventBus.eventBusArn,
+    NODE_OPTIONS: "--enable-source-maps",
+  };
+  if (settings.dialect === "oauth2") {
+    env.OAUTH2_TOKEN_PATH = props.oauth2TokenPath ?? DEFAULT_OAUTH2_TOKEN_PATH;
+    env.DEFAULT_EXPIRES_IN_SECONDS = String(settings.defaultExpiresIn.toSeconds());
+  }
+  return env;
+}

@@ -1,0 +1,171 @@
+import { DefaultStackSynthesizer, Fn, Stack } from "aws-cdk-lib";
+import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import type * as events from "aws-cdk-lib/aws-events";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as kms from "aws-cdk-lib/aws-kms";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import { EVENT_SOURCE } from "../../lambda/telemetry/names.js";
+
+/** Every call that changes the token secret or its versions; denied to all but the refresher and the operators. */
+export const TOKEN_SECRET_WRITES = [
+  "secretsmanager:PutSecretValue",
+  "secretsmanager:UpdateSecretVersionStage",
+  "secretsmanager:UpdateSecret",
+  "secretsmanager:DeleteSecret",
+  "secretsmanager:RestoreSecret",
+  "secretsmanager:RotateSecret",
+];
+
+/** The ARN IAM statements use: the full ARN, or the partial ARN plus Secrets Manager's 6-character suffix. */
+export function arnForPolicies(secret: secretsmanager.ISecret): string {
+  return secret.secretFullArn ?? `${secret.secretArn}-??????`;
+}
+
+/**
+ * Conditions of a KMS grant for one secret: use through Secrets Manager in the stack's region, for
+ * that secret only (Secrets Manager puts the secret's ARN in the encryption context of every call).
+ */
+export function keyUseForSecret(stack: Stack, secret: secretsmanager.ISecret): Record<string, Record<string, string>> {
+  const viaService = { "kms:ViaService": `secretsmanager.${stack.region}.amazonaws.com` };
+  const context = { "kms:EncryptionContext:SecretARN": arnForPolicies(secret) };
+  return secret.secretFullArn ? { StringEquals: { ...viaService, ...context } } : { StringEquals: viaService, StringLike: context };
+}
+
+/** What the function's role is given access to. */
+export interface FunctionAccess {
+  readonly credentialName: string;
+  readonly clientSecret: secretsmanager.ISecret;
+  readonly tokenSecret: secretsmanager.ISecret;
+  readonly stateTable: dynamodb.ITable;
+  readonly eventBus: events.IEventBus;
+}
+
+/**
+ * Exactly the calls the handler makes (README, "Permissions"): Secrets Manager `GetSecretValue` on
+ * both secrets and `PutSecretValue` + `UpdateSecretVersionStage` on the token secret; its own
+ * state-table item; `PutEvents` with its source; KMS only for secrets with a customer-managed key.
+ */
+export function grantFunctionAccess(role: iam.Role, access: FunctionAccess): void {
+  const stack = Stack.of(role);
+  const statements = [
+    new iam.PolicyStatement({ sid: "ReadClientSecret", actions: ["secretsmanager:GetSecretValue"], resources: [arnForPolicies(access.clientSecret)] }),
+    new iam.PolicyStatement({
+      sid: "ReadWriteTokenSecret",
+      actions: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+      resources: [arnForPolicies(access.tokenSecret)],
+    }),
+    ...keyStatement("ClientSecretKey", ["kms:Decrypt"], access.clientSecret.encryptionKey, keyUseForSecret(stack, access.clientSecret)),
+    ...keyStatement("TokenSecretKey", ["kms:Decrypt", "kms:GenerateDataKey"], access.tokenSecret.encryptionKey, keyUseForSecret(stack, access.tokenSecret)),
+    new iam.PolicyStatement({
+      sid: "OwnStateItem",
+      actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+      resources: [access.stateTable.tableArn],
+      // The table is shared by every credential of the stack; each function reaches only its own item.
+      conditions: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [access.credentialName] } },
+    }),
+    new iam.PolicyStatement({
+      sid: "PublishRefreshEvents",
+      actions: ["events:PutEvents"],
+      resources: [access.eventBus.eventBusArn],
+      conditions: { StringEquals: { "events:source": EVENT_SOURCE } },
+    }),
+  ];
+  for (const statement of statements) role.addToPrincipalPolicy(statement);
+}
+
+function keyStatement(sid: string, actions: string[], key: kms.IKey | undefined, conditions: Record<string, Record<string, string>>): iam.PolicyStatement[] {
+  return key ? [new iam.PolicyStatement({ sid, actions, resources: [key.keyArn], conditions })] : [];
+}
+
+/**
+ * Lambda's calls for the function's network interfaces in a VPC (what the managed policy
+ * AWSLambdaVPCAccessExecutionRole allows, without its logs:* on every group). EC2 does not scope
+ * these to resources.
+ */
+export function vpcNetworkInterfaceStatement(): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: "ManageVpcNetworkInterfaces",
+    actions: [
+      "ec2:CreateNetworkInterface",
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeSubnets",
+      "ec2:DeleteNetworkInterface",
+      "ec2:AssignPrivateIpAddresses",
+      "ec2:UnassignPrivateIpAddresses",
+    ],
+    resources: ["*"],
+  });
+}
+
+/**
+ * Principals the secrets' resource policies let through: the refresher's role, the operators, and
+ * the role CloudFormation deploys this stack with (it updates and deletes the secrets; it can rewrite
+ * these policies anyway, so exempting it grants nothing new). Matched on `aws:PrincipalArn`, which is
+ * the role's ARN for every session of the role, so no session ARN needs listing.
+ */
+export function exemptPrincipalArns(role: iam.IRole, operatorPrincipalArns: readonly string[]): string[] {
+  const deploymentRole = cloudFormationExecutionRoleArn(Stack.of(role));
+  return [role.roleArn, ...(deploymentRole ? [deploymentRole] : []), ...operatorPrincipalArns];
+}
+
+/** The bootstrap's CloudFormation execution role, when the stack deploys with one (the default synthesizer). */
+function cloudFormationExecutionRoleArn(stack: Stack): string | undefined {
+  const synthesizer = stack.synthesizer;
+  if (!(synthesizer instanceof DefaultStackSynthesizer)) return undefined;
+  try {
+    // `arn:${AWS::Partition}:iam::${AWS::AccountId}:role/...`, placeholders for Fn::Sub.
+    return Fn.sub(synthesizer.cloudFormationExecutionRoleArn);
+  } catch {
+    // A synthesizer configured without an execution role: CloudFormation uses the deployer's own credentials.
+    return undefined;
+  }
+}
+
+/**
+ * Client secret: `GetSecretValue` is denied to every principal but `exempt` (README, "Security
+ * model"). A Deny with `ArnNotLike aws:PrincipalArn`, not a `NotPrincipal`, so a listed role keeps
+ * access in every session, and an administrator outside the list can still replace the policy
+ * (`PutResourcePolicy` is not denied): nobody is locked out.
+ */
+export function restrictClientSecret(secret: secretsmanager.Secret, exempt: readonly string[]): void {
+  secret.addToResourcePolicy(denyAllBut("OnlyRefresherAndOperatorsRead", ["secretsmanager:GetSecretValue"], exempt));
+}
+
+/** Token secret: every write is denied to all but `exempt`; reads stay with identity policies (`grantRead`). */
+export function restrictTokenSecret(secret: secretsmanager.Secret, exempt: readonly string[]): void {
+  secret.addToResourcePolicy(denyAllBut("OnlyRefresherAndOperatorsWrite", TOKEN_SECRET_WRITES, exempt));
+}
+
+function denyAllBut(sid: string, actions: string[], exempt: readonly string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions,
+    resources: ["*"],
+    conditions: { ArnNotLike: { "aws:PrincipalArn": [...exempt] } },
+  });
+}
+
+/**
+ * Consumers' read access to the token secret (`GetSecretValue`, `DescribeSecret`) and, with a
+ * customer-managed key, `kms:Decrypt` through Secrets Manager for that secret only. Both go into the
+ * grantee's own policy (never the key policy, which would tie this stack to the consumer's).
+ */
+export function grantReadTokenSecret(grantee: iam.IGrantable, tokenSecret: secretsmanager.ISecret): iam.Grant {
+  const grant = iam.Grant.addToPrincipalOrResource({
+    grantee,
+    actions: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+    resourceArns: [arnForPolicies(tokenSecret)],
+    resource: tokenSecret,
+  });
+  const key = tokenSecret.encryptionKey;
+  if (!key) return grant;
+  const decrypt = iam.Grant.addToPrincipal({
+    grantee,
+    actions: ["kms:Decrypt"],
+    resourceArns: [key.keyArn],
+    conditions: keyUseForSecret(Stack.of(tokenSecret), tokenSecret),
+  });
+  return grant.combine(decrypt);
+}

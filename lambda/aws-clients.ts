@@ -1,0 +1,40 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { AwsClock } from "./clock.js";
+
+/** Connection setup gets a fixed second; the request itself the configured timeout. */
+const CONNECTION_TIMEOUT_MS = 1_000;
+
+/** Region, credentials and endpoint come from the environment (Lambda's, or the CLI's). */
+export interface AwsClientSettings {
+  readonly region?: string;
+  readonly endpoint?: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+export interface AwsClients {
+  readonly secrets: SecretsManagerClient;
+  readonly dynamodb: DynamoDBClient;
+  readonly events: EventBridgeClient;
+}
+
+/**
+ * The refresher's AWS clients, each with connection and request timeouts so that no hung call
+ * outlasts the run (see README, "How a refresh run works"). `throwOnRequestTimeout`: without it the
+ * SDK's HTTP handler only logs a warning when the timeout passes and goes on waiting. Two SDK
+ * attempts per call: the write protocol retries further within the invocation's remaining time.
+ * Secrets Manager and DynamoDB answers correct `clock`; EventBridge's are not needed for it.
+ */
+export function createAwsClients(requestTimeoutMs: number, clock: AwsClock, settings: AwsClientSettings = {}): AwsClients {
+  const options = {
+    ...settings,
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: requestTimeoutMs, throwOnRequestTimeout: true },
+  };
+  return {
+    secrets: clock.watch(new SecretsManagerClient(options)),
+    dynamodb: clock.watch(new DynamoDBClient(options)),
+    events: new EventBridgeClient(options),
+  };
+}

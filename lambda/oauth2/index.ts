@@ -1,0 +1,12 @@
+// The package's public entry for an OAuth2 token endpoint:
+// `import { OAuth2TokenClient } from "token-refresher/oauth2"` (README, "Typed platform clients").
+export {
+  DEFAULT_EXPIRES_IN_SECONDS,
+  OAuth2TokenClient,
+  REJECTED_CREDENTIAL_ERRORS,
+  type OAuth2CallOptions,
+  type OAuth2TokenClientOptions,
+  type OAuth2TokenResult,
+} from "./token-client.js";
+export { ConfigError, NetworkError, PlatformError, ProtocolError, RefreshError, SecretFormatError, type FailureOutcome } from "../errors.js";
+export { Deadline } from "../refresh/deadline.js";

@@ -1,0 +1,257 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { AwsClock } from "../clock.js";
+import { PairDiscardedError, PromotionPendingError, ProtocolError, RefreshError, VersionBudgetError } from "../errors.js";
+import { TokenStore, parseTokenDocument, serializeTokenDocument, type TokenDocument, type TokenVersion } from "../secrets/token-store.js";
+import { StateTable, type CredentialState, type LastAttempt } from "../state/state-table.js";
+
+/** Secrets Manager keeps at most 100 versions per secret per 24 h; the refresher uses 95, leaving 5 for operators. */
+export const VERSION_BUDGET = 95;
+export const VERSION_WINDOW_MS = 24 * 3600 * 1000;
+/**
+ * A due token is refreshed no sooner than this after the last refresh, unless it is about to
+ * expire: 24 h / 16 min = 90 versions, inside the budget. Only tokens living under about half an
+ * hour notice (docs/protocol.md, "Version budget").
+ */
+export const MIN_REFRESH_SPACING_MS = 16 * 60 * 1000;
+/** Within this much of expiry a due token is refreshed whatever the spacing: one 5-minute schedule tick and its jitter. */
+export const URGENT_TTL_SECONDS = 6 * 60;
+/** Backoff after consecutive permanent failures: 5, 10, 20, 40, then 60 minutes. */
+export const BACKOFF_STEPS_MINUTES = [5, 10, 20, 40, 60] as const;
+/** Schedule ticks wander by seconds: an attempt is due this much before `nextAttemptAt`. */
+export const BACKOFF_SLACK_MS = 60 * 1000;
+/** Kept free at the end of the invocation for releasing the lease and reporting. */
+export const WRITE_RESERVE_MS = 3_000;
+const WRITE_RETRY_FIRST_MS = 100;
+const WRITE_RETRY_MAX_MS = 2_000;
+/** Compare-and-swap rounds against other writers before the promotion is left to the next run. */
+const MAX_RECONCILE_ROUNDS = 3;
+
+/** A lease this run holds in the state table. */
+export interface Lease {
+  readonly owner: string;
+  /** AWSCURRENT when the lease was taken: the compare-and-swap's expected version. */
+  readonly baseVersionId: string;
+  readonly secretArn: string;
+  /** A previous holder that ended without a clean release: its pair may be stored and not yet current. */
+  readonly leftoverOwner?: string;
+}
+
+export type CommitResult = { readonly kind: "committed"; readonly version: TokenVersion } | { readonly kind: "superseded"; readonly current: TokenVersion };
+
+export interface WriteProtocolOptions {
+  readonly leaseMs: number;
+  /** Local epoch ms by which the invocation must end (Lambda: now + remaining time). */
+  readonly invocationEndsAt: number;
+  readonly localNow?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+}
+
+/** How a run's attempt ended, for the state it leaves behind. */
+export interface AttemptRecord {
+  readonly attempt: LastAttempt;
+  /** A permanent failure (backs off); transient ones keep the normal cadence. */
+  readonly permanent: boolean;
+  /** The client secret version the attempt used (a new one resets the backoff). */
+  readonly clientSecretVersionId?: string;
+  /** The pair is stored but not current: keep the owner so the next run promotes it. */
+  readonly pendingPromotion?: boolean;
+  /** Epoch ms (AWS clock) of a token-secret version this attempt created. */
+  readonly createdVersionAt?: number;
+}
+
+/** The version id a lease holder's pair is stored under: derived from the owner, so a crashed holder's pair can be found. */
+export const pairVersionId = (owner: string) => `pair-${owner}`;
+
+/**
+ * The write protocol (docs/protocol.md): the lease and the credential's state in DynamoDB, the
+ * pairs in the token secret — exactly one new version per successful refresh, at most two
+ * Secrets Manager writes (store, promote) — and nothing between the platform's answer and the
+ * promotion but those writes and their retries.
+ */
+export class WriteProtocol {
+  private readonly localNow: () => number;
+
+  constructor(
+    readonly store: TokenStore,
+    readonly table: StateTable,
+    private readonly clock: AwsClock,
+    private readonly options: WriteProtocolOptions,
+  ) {
+    this.localNow = options.localNow ?? Date.now;
+  }
+
+  /** The token secret's current version and the credential's state, read together. */
+  async snapshot(): Promise<{ current: TokenVersion; state: CredentialState }> {
+    const [current, state] = await Promise.all([this.store.readCurrent(), this.table.read()]);
+    return { current, state };
+  }
+
+  /**
+   * Takes the lease for `owner` unless a live lease is held; `current` is the compare-and-swap
+   * base. A run that read `current` before another run's whole refresh went by gets no lease
+   * either: the token secret moved since, and that refresh was this run's job too.
+   */
+  async acquire(owner: string, current: TokenVersion): Promise<Lease | undefined> {
+    const now = this.clock.now();
+    const before = await this.table.takeLease(owner, now, now + this.options.leaseMs, current.versionId);
+    if (!before) return undefined;
+    const lease: Lease = { owner, baseVersionId: current.versionId, secretArn: current.arn, ...(before.leaseOwner && { leftoverOwner: before.leaseOwner }) };
+    if ((await this.store.currentVersionId()) === current.versionId) return lease;
+    await this.release(lease, before);
+    return undefined;
+  }
+
+  /**
+   * Finishes what a previous holder left: its pair, stored under its derived version id but not
+   * made current, is promoted if it is newer than the current pair. Returns the new current
+   * version, or undefined when there was nothing to finish. Calls no platform API.
+   */
+  async completePending(lease: Lease, current: TokenVersion): Promise<TokenVersion | undefined> {
+    if (!lease.leftoverOwner) return undefined;
+    const pending = await this.store.readVersion(pairVersionId(lease.leftoverOwner));
+    if (!pending || pending.versionId === current.versionId || !isNewer(pending.document, current.document)) return undefined;
+    return (await this.store.promote(pending.versionId, current.versionId)) ? pending : undefined;
+  }
+
+  /** Refuses, before the platform is called, when the pair it would issue could not be stored. */
+  checkVersionBudget(state: CredentialState): void {
+    const used = recentVersions(state, this.clock.now()).length;
+    if (used >= VERSION_BUDGET) {
+      throw new VersionBudgetError(
+        `the refresher created ${used} token-secret versions in the last 24 h (budget ${VERSION_BUDGET}; Secrets Manager allows 100 per secret); no refresh until the oldest leaves the window`,
+      );
+    }
+  }
+
+  /**
+   * Stores `document` and makes it current, retrying each write with the same idempotency token
+   * until the invocation's time runs short. A lost compare-and-swap reconciles: the newer pair
+   * wins. Throws PairDiscardedError when the pair could not be stored at all, and
+   * PromotionPendingError when it is stored but not current (the next run promotes it).
+   */
+  async commit(lease: Lease, document: TokenDocument): Promise<CommitResult> {
+    const text = roundTrip(document);
+    const versionId = await this.retryWrite(
+      (signal) => this.store.store(text, pairVersionId(lease.owner), signal),
+      (error) => new PairDiscardedError(`the new pair could not be stored in the token secret before the invocation's time ran short: ${describe(error)}`, error),
+    );
+    const notCurrent = (error: unknown) =>
+      new PromotionPendingError(`the new pair is stored as version ${versionId} but could not be made current in time (the next run does it): ${describe(error)}`, error);
+    let expected = lease.baseVersionId;
+    for (let round = 0; round < MAX_RECONCILE_ROUNDS; round++) {
+      if (await this.retryWrite((signal) => this.store.promote(versionId, expected, signal), notCurrent)) {
+        return { kind: "committed", version: { arn: lease.secretArn, versionId, document } };
+      }
+      // Another writer moved AWSCURRENT: of two pairs the platform honours the later one.
+      const current = await this.store.readCurrent();
+      if (!isNewer(document, current.document)) return { kind: "superseded", current };
+      expected = current.versionId;
+    }
+    throw notCurrent(new Error(`AWSCURRENT kept moving under ${MAX_RECONCILE_ROUNDS} compare-and-swap attempts`));
+  }
+
+  /**
+   * Ends the lease and records how the attempt went: backoff, failure streak, version log. Without
+   * a record (the run ended before calling the platform) the state stays as it was.
+   */
+  async release(lease: Lease, state: CredentialState, record?: AttemptRecord): Promise<void> {
+    const now = this.clock.now();
+    const versionLog = recentVersions(state, now);
+    if (record?.createdVersionAt !== undefined) versionLog.push(record.createdVersionAt);
+    if (!record) {
+      await this.table.release(lease.owner, now, { ...state, versionLog, keepOwner: false });
+      return;
+    }
+    const failureStreak = record.attempt.outcome === "Refreshed" ? 0 : state.failureStreak + (record.permanent ? 1 : 0);
+    await this.table.release(lease.owner, now, {
+      failureStreak,
+      ...(record.permanent && { nextAttemptAt: now + backoffMs(failureStreak) }),
+      ...(record.permanent && record.clientSecretVersionId && { clientSecretVersionId: record.clientSecretVersionId }),
+      lastAttempt: record.attempt,
+      versionLog,
+      keepOwner: record.pendingPromotion === true,
+    });
+  }
+
+  /** Epoch ms (local clock) by which every write must have ended. */
+  private writeDeadline(): number {
+    return this.options.invocationEndsAt - WRITE_RESERVE_MS;
+  }
+
+  private async retryWrite<T>(write: (signal: AbortSignal) => Promise<T>, giveUp: (error: unknown) => RefreshError): Promise<T> {
+    const pause = this.options.sleep ?? ((ms: number) => sleep(ms));
+    const random = this.options.random ?? Math.random;
+    for (let attempt = 0; ; attempt++) {
+      const left = this.writeDeadline() - this.localNow();
+      try {
+        if (left <= 0) throw new Error("no time left");
+        return await write(AbortSignal.timeout(left));
+      } catch (error) {
+        const delay = Math.round(random() * Math.min(WRITE_RETRY_MAX_MS, WRITE_RETRY_FIRST_MS * 2 ** attempt));
+        if (!isRetryableAwsError(error) || this.writeDeadline() - this.localNow() <= delay) throw giveUp(error);
+        await pause(delay);
+      }
+    }
+  }
+}
+
+/** The backoff after `streak` consecutive permanent failures. */
+export function backoffMs(streak: number): number {
+  const step = BACKOFF_STEPS_MINUTES[Math.min(Math.max(streak, 1), BACKOFF_STEPS_MINUTES.length) - 1]!;
+  return step * 60 * 1000;
+}
+
+/**
+ * Whether a failing credential waits now: a permanent failure set `nextAttemptAt`, the run is not
+ * forced, and the client secret is still the one that failed.
+ */
+export function inBackoff(state: CredentialState, now: number, clientSecretVersionId: string | undefined): boolean {
+  if (state.nextAttemptAt === undefined || now >= state.nextAttemptAt - BACKOFF_SLACK_MS) return false;
+  return state.clientSecretVersionId === undefined || state.clientSecretVersionId === clientSecretVersionId;
+}
+
+/** Whether a due token waits for the version budget's spacing (docs/protocol.md, "Version budget"). */
+export function heldBySpacing(document: TokenDocument, ttlSeconds: number | undefined, now: number): boolean {
+  if (!document.refreshedAt || ttlSeconds === undefined || ttlSeconds <= URGENT_TTL_SECONDS) return false;
+  return now - Date.parse(document.refreshedAt) < MIN_REFRESH_SPACING_MS;
+}
+
+function recentVersions(state: CredentialState, now: number): number[] {
+  return state.versionLog.filter((at) => at > now - VERSION_WINDOW_MS);
+}
+
+/** `a` was issued after `b` (a pair without an issue time is the older). */
+function isNewer(a: TokenDocument, b: TokenDocument): boolean {
+  if (!a.refreshedAt) return false;
+  return !b.refreshedAt || Date.parse(a.refreshedAt) > Date.parse(b.refreshedAt);
+}
+
+/** The text to store, accepted by the same parser that reads the token secret, or a ProtocolError naming the field. */
+function roundTrip(document: TokenDocument): string {
+  const text = serializeTokenDocument(document);
+  try {
+    parseTokenDocument(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ProtocolError(`the platform's pair would make a token secret its readers reject (${reason}); nothing was written`, { httpStatus: 200, cause: error });
+  }
+  return text;
+}
+
+/**
+ * Worth another try within the invocation: throttling, server faults, timeouts and network
+ * errors. Client faults (AccessDenied, the version quota, …) will not change by retrying.
+ */
+export function isRetryableAwsError(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const e = error as { name?: string; $fault?: string; $retryable?: unknown };
+  // The SDK counts the version quota as throttling, but it frees up over 24 hours, not seconds.
+  if (e.name === "LimitExceededException") return false;
+  if (e.name === "ThrottlingException" || e.name === "TooManyRequestsException" || e.$retryable) return true;
+  return e.$fault !== "client";
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
