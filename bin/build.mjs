@@ -1,5 +1,6 @@
 // Builds what the package ships (package.json "bin", "exports" and "files" point here), in dist/:
-// - token-refresher.mjs (CLI), reader.mjs (token-refresher/reader), cdk.mjs (token-refresher/cdk):
+// - token-refresher.mjs (CLI), reader.mjs (token-refresher/reader), cdk.mjs (token-refresher/cdk),
+//   iot.mjs and oauth2.mjs (token-refresher/iot, token-refresher/oauth2, the typed platform clients):
 //   ESM with dependencies external, resolved from the consumer's node_modules at run time;
 // - handler/index.mjs: the Lambda handler bundled whole (SDK included) for Node.js 22, the asset the
 //   construct deploys, so a consumer's synth needs no lockfile, no esbuild and no Docker;
@@ -36,9 +37,10 @@ const library = {
 };
 
 try {
-  await Promise.all([
+  // allSettled: a failed bundle must not remove the staging directory while tsc still writes into it.
+  const outcomes = await Promise.allSettled([
     build({ ...library, entryPoints: { "token-refresher": "bin/token-refresher.ts" }, banner: { js: "#!/usr/bin/env node" } }),
-    build({ ...library, entryPoints: { reader: "lambda/reader/index.ts", cdk: "infra/token-refresher/index.ts" } }),
+    build({ ...library, entryPoints: { reader: "lambda/reader/index.ts", cdk: "infra/token-refresher/index.ts", iot: "lambda/iot/index.ts", oauth2: "lambda/oauth2/index.ts" } }),
     build({
       absWorkingDir: root,
       entryPoints: { index: "lambda/handler.ts" },
@@ -60,16 +62,33 @@ try {
     }),
     declarations(join(staging, "types")),
   ]);
+  const failed = outcomes.find((outcome) => outcome.status === "rejected");
+  if (failed) throw failed.reason;
   await chmod(join(staging, "token-refresher.mjs"), 0o755);
-  const previous = `${staging}-previous`;
-  await rename(outdir, previous).catch((error) => {
-    if (error.code !== "ENOENT") throw error;
-  });
-  await rename(staging, outdir);
-  await rm(previous, { recursive: true, force: true });
-  process.stdout.write(`built ${outdir}: token-refresher.mjs, reader.mjs, cdk.mjs, handler/index.mjs, types/\n`);
+  await replace(outdir, staging);
+  process.stdout.write(`built ${outdir}: token-refresher.mjs, reader.mjs, cdk.mjs, iot.mjs, oauth2.mjs, handler/index.mjs, types/\n`);
 } finally {
   await rm(staging, { recursive: true, force: true });
+}
+
+/**
+ * Moves `staging` to `target`, replacing the previous build. Another build finishing at the same
+ * moment (tests run `npm pack`, which builds) can put its dist/ back in between: then again.
+ */
+async function replace(target, staging) {
+  const previous = `${staging}-previous`;
+  for (;;) {
+    await rename(target, previous).catch((error) => {
+      if (error.code !== "ENOENT") throw error;
+    });
+    try {
+      await rename(staging, target);
+      break;
+    } catch (error) {
+      if (error.code !== "ENOTEMPTY" && error.code !== "EEXIST") throw error;
+    }
+  }
+  await rm(previous, { recursive: true, force: true });
 }
 
 /** tsc in its own process: the declarations are the slow part and build beside esbuild. */

@@ -21,6 +21,8 @@ export interface CredentialConfig {
   readonly scheduleMinutes?: number;
   readonly refreshWindowMinutes?: number;
   readonly accessTokenTtlThresholdMinutes?: number;
+  /** `RefreshTokenTtl` alarm threshold in hours (default 72). */
+  readonly refreshTokenTtlThresholdHours?: number;
   readonly timeoutSeconds?: number;
   readonly httpTimeoutMs?: number;
   /** Complete ARN of an existing client secret (else the stack creates one). */
@@ -126,6 +128,8 @@ const CREDENTIAL_FIELDS: Record<string, FieldCheck> = {
   scheduleMinutes: within(DEPLOYMENT_LIMITS.scheduleMinutes, " of minutes"),
   refreshWindowMinutes: integer(1, HANDLER_LIMITS.REFRESH_WINDOW_SECONDS.max / 60, " of minutes"),
   accessTokenTtlThresholdMinutes: integer(1, HANDLER_LIMITS.REFRESH_WINDOW_SECONDS.max / 60 - 1, " of minutes"),
+  // Up to a year: refresh tokens that live longer are rare, and a year ahead is warning enough.
+  refreshTokenTtlThresholdHours: integer(1, 365 * 24, " of hours"),
   timeoutSeconds: within(DEPLOYMENT_LIMITS.timeoutSeconds, " of seconds"),
   httpTimeoutMs: within(HANDLER_LIMITS.HTTP_TIMEOUT_MS, " of ms"),
   clientSecretArn: text(ARN("secretsmanager", "secret:.+-[A-Za-z0-9]{6}"), "a complete Secrets Manager secret ARN (ending in -xxxxxx)"),

@@ -63,7 +63,10 @@ export class TokenRefresherStack extends Stack {
       oauth2DefaultExpiresIn: c.oauth2DefaultExpiresInSeconds === undefined ? undefined : Duration.seconds(c.oauth2DefaultExpiresInSeconds),
       schedule: c.scheduleMinutes === undefined ? undefined : events.Schedule.rate(Duration.minutes(c.scheduleMinutes)),
       refreshWindow: c.refreshWindowMinutes === undefined ? undefined : Duration.minutes(c.refreshWindowMinutes),
-      alarms: c.accessTokenTtlThresholdMinutes === undefined ? undefined : { accessTokenTtl: { threshold: Duration.minutes(c.accessTokenTtlThresholdMinutes) } },
+      alarms: {
+        ...(c.accessTokenTtlThresholdMinutes !== undefined && { accessTokenTtl: { threshold: Duration.minutes(c.accessTokenTtlThresholdMinutes) } }),
+        ...(c.refreshTokenTtlThresholdHours !== undefined && { refreshTokenTtl: { threshold: Duration.hours(c.refreshTokenTtlThresholdHours) } }),
+      },
       runbookUrl: config.runbookUrl,
       dashboard: config.dashboard,
       timeout: c.timeoutSeconds === undefined ? undefined : Duration.seconds(c.timeoutSeconds),

@@ -2,10 +2,9 @@ import { oauth2TokenUrl } from "./dialects/oauth2.js";
 import { DEFAULT_HTTP_TIMEOUT_MS } from "./http/client.js";
 import { DEFAULT_EXPIRES_IN_SECONDS } from "./oauth2/token-client.js";
 import { ConfigError } from "./errors.js";
+import { DIALECTS, OAUTH2_DIALECTS, checkOAuth2Options, type DialectName, type OAuth2ClientAuth } from "./settings.js";
 
-/** Token API dialects the refresher speaks. */
-export const DIALECTS = ["iot", "oauth2"] as const;
-export type DialectName = (typeof DIALECTS)[number];
+export { DIALECTS, type DialectName } from "./settings.js";
 
 /** Everything a refresh run is configured with; see the README's configuration table. */
 export interface RefresherConfig {
@@ -22,6 +21,12 @@ export interface RefresherConfig {
   readonly oauth2TokenPath: string;
   /** OAuth2 lifetime assumed when a token response has no `expires_in`. */
   readonly defaultExpiresInSeconds: number;
+  /** OAuth2 client authentication; unset: the client secret's `clientAuth`, else client_secret_post. */
+  readonly oauth2ClientAuth?: OAuth2ClientAuth;
+  /** OAuth2 `scope` sent with every grant; the client secret's `scope` overrides it. */
+  readonly oauth2Scope?: string;
+  /** OAuth2 `audience` sent with every grant; the client secret's `audience` overrides it. */
+  readonly oauth2Audience?: string;
   /** Refresh when the access token has this many seconds left or fewer. */
   readonly refreshWindowSeconds: number;
   /** Timeout of one HTTP attempt. */
@@ -74,6 +79,17 @@ export function loadRefreshWindowSeconds(env: Env = process.env): number {
   return integer(env, "REFRESH_WINDOW_SECONDS", 900, 0, 86_400);
 }
 
+/** OAUTH2_CLIENT_AUTH, OAUTH2_SCOPE and OAUTH2_AUDIENCE, when set. */
+function oauth2Options(env: Env): Pick<RefresherConfig, "oauth2ClientAuth" | "oauth2Scope" | "oauth2Audience"> {
+  const variables = { clientAuth: "OAUTH2_CLIENT_AUTH", scope: "OAUTH2_SCOPE", audience: "OAUTH2_AUDIENCE" } as const;
+  const value = (name: string) => env[name]?.trim() || undefined;
+  const { clientAuth, scope, audience } = checkOAuth2Options(
+    { clientAuth: value(variables.clientAuth), scope: value(variables.scope), audience: value(variables.audience) },
+    (option, problem) => new ConfigError(`environment variable ${variables[option]} ${problem}`),
+  );
+  return { ...(clientAuth && { oauth2ClientAuth: clientAuth }), ...(scope && { oauth2Scope: scope }), ...(audience && { oauth2Audience: audience }) };
+}
+
 export function loadConfig(env: Env = process.env): RefresherConfig {
   const dialect = (env.TOKEN_DIALECT?.trim() || "iot") as DialectName;
   if (!DIALECTS.includes(dialect)) {
@@ -91,7 +107,7 @@ export function loadConfig(env: Env = process.env): RefresherConfig {
   const endpointUrl = httpsUrl("ENDPOINT_URL", required(env, "ENDPOINT_URL"));
   const oauth2TokenPath = env.OAUTH2_TOKEN_PATH?.trim() || "/api/v1/oauth2/token";
   // Fail the cold start, not every run, on a token path that makes no https URL.
-  if (dialect === "oauth2") oauth2TokenUrl(endpointUrl, oauth2TokenPath);
+  if (OAUTH2_DIALECTS.includes(dialect)) oauth2TokenUrl(endpointUrl, oauth2TokenPath);
   return {
     credentialName: required(env, "CREDENTIAL_NAME"),
     dialect,
@@ -100,6 +116,7 @@ export function loadConfig(env: Env = process.env): RefresherConfig {
     endpointUrl,
     oauth2TokenPath,
     defaultExpiresInSeconds: integer(env, "DEFAULT_EXPIRES_IN_SECONDS", DEFAULT_EXPIRES_IN_SECONDS, 60, 31_536_000),
+    ...oauth2Options(env),
     refreshWindowSeconds: loadRefreshWindowSeconds(env),
     httpTimeoutMs,
     runBudgetMs,

@@ -71,11 +71,6 @@ export class NeedsInitialRefreshTokenError extends RefreshError {
   override readonly name = "NeedsInitialRefreshTokenError";
 }
 
-/** The token secret moved under this run (compare-and-swap lost) and the new pair could not be made current. */
-export class WriteConflictError extends RefreshError {
-  override readonly name = "WriteConflictError";
-}
-
 /**
  * A pair the platform issued could not be stored before the invocation's time ran short: the
  * platform may already have invalidated the stored pair. Pages (see README, "Runbook").

@@ -44,6 +44,7 @@ const TERMINAL_SEQUENCE =
 const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
 /* eslint-enable no-control-regex */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE.source);
 
 /** Removes terminal sequences and control/invisible characters; the result is one trimmed line. */
 export function stripControls(text: string): string {
@@ -66,7 +67,8 @@ function bound(text: string, maxChars: number): string {
 
 /** The forms in which a value may appear in text a server or library wrote. */
 function encodedForms(value: string): string[] {
-  const percent = encodeURIComponent(value);
+  // encodeURIComponent throws on a lone surrogate; such a value has no percent form then.
+  const percent = HAS_LONE_SURROGATE.test(value) ? value : encodeURIComponent(value);
   const form = new URLSearchParams([["", value]]).toString().slice(1);
   const json = JSON.stringify(value).slice(1, -1);
   const jsonAscii = json.replace(/[\u0080-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);

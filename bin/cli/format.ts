@@ -48,6 +48,9 @@ export function hintFor(result: RefreshResult, dialect: DialectName): string | u
     case "AppFrozen":
       return 'the application is frozen (Huawei: "check whether the application is frozen due to arrears"). Settle the account / unfreeze the app in the IoT console, then run: token-refresher refresh --force';
     case "CredentialRejected":
+      if (dialect === "client_credentials") {
+        return "the OAuth2 server rejected the client credentials (invalid_client / unauthorized_client). Put the right clientId/clientSecret (and clientAuth, when the server wants client_secret_basic) in the client secret with: token-refresher init --client-secret-file client.json --replace, then: token-refresher refresh --force";
+      }
       return dialect === "iot"
         ? 'the platform rejected appId/secret (Huawei: "check whether appId and secret are correct — new or missing characters — and whether the address is correct"). Put the right values in the client secret with: token-refresher init --client-secret-file app.json --replace, then: token-refresher refresh --force'
         : "the OAuth2 server rejected the refresh token or the client credentials (invalid_grant / invalid_client). If clientId/clientSecret are right, a person must authorize again and store the new refresh token: token-refresher init --refresh-token-file - --replace";
@@ -56,7 +59,9 @@ export function hintFor(result: RefreshResult, dialect: DialectName): string | u
   }
   if (result.reason === "NeedsInitialRefreshTokenError") return "store the first refresh token with: token-refresher init --refresh-token-file -";
   if (result.reason === "SecretFormatError" || result.reason === "ConfigError") return "fix the named field or variable (token-refresher init checks a client secret before storing it)";
-  if (result.reason === "WriteConflictError") return "another writer changed the token secret during this run; the next run completes or repeats it — check with: token-refresher status";
+  if (result.reason === "PromotionPendingError") return "the new pair is stored but not yet current; the next run makes it current without calling the platform — check with: token-refresher status";
+  if (result.reason === "VersionBudgetError") return "the token secret's version budget for 24 hours is spent: look for other writers of the token secret (see README, runbook RefreshFailed)";
+  if (result.reason === "backoff") return "the credential keeps failing and waits between attempts; fix the cause, then run: token-refresher refresh --force";
   if (code === "1010009") return "throttled: the appId exceeded 100 calls / 60 s (other clients share the limit); the next scheduled run tries again";
   if (code === "100449") return 'Huawei: "check whether the user corresponding to appId has the permission to call the API"';
   if (code === "102202" || code === "50400") return 'Huawei: "check whether the mandatory parameters in the request are set and valid" — check appId/secret in the client secret';

@@ -2,6 +2,7 @@ import { CliError, EXIT, classifyError, type ExitCode } from "./errors.js";
 import type { CliIo } from "./io.js";
 import { checkCommand } from "./commands/check.js";
 import { initCommand } from "./commands/init.js";
+import { pauseCommand, resumeCommand } from "./commands/pause.js";
 import { refreshCommand } from "./commands/refresh.js";
 import { statusCommand } from "./commands/status.js";
 import { parseCommandLine, withFunctionConfig, type CommandName, type ParsedArgs } from "./settings.js";
@@ -17,12 +18,13 @@ const CONFIG_HELP = `Configuration: the Lambda's environment variables, or these
   --dialect iot|oauth2       TOKEN_DIALECT           token API dialect (default iot)
   --client-secret-id ID      CLIENT_SECRET_ID        client secret name or ARN
   --token-secret-id ID       TOKEN_SECRET_ID         token secret name or ARN
+  --state-table NAME         STATE_TABLE_NAME        DynamoDB table with the lease and the credential's state
   --endpoint URL             ENDPOINT_URL            platform base URL, https:// (IoT: https://host:8743)
   --refresh-window SECONDS   REFRESH_WINDOW_SECONDS  refresh when this much validity is left (default 900)
   --event-bus NAME           EVENT_BUS_NAME          bus for the run's event ("" for none; default "default")
   --region REGION            AWS_REGION
-  Also read: OAUTH2_TOKEN_PATH, HTTP_TIMEOUT_MS, RUN_BUDGET_MS, LEASE_SECONDS, METRICS_NAMESPACE,
-  AWS_PROFILE and the other AWS SDK variables, AWS_ENDPOINT_URL (e.g. a local moto_server).`;
+  Also read: OAUTH2_TOKEN_PATH, HTTP_TIMEOUT_MS, RUN_BUDGET_MS, LEASE_SECONDS, AWS_REQUEST_TIMEOUT_MS,
+  METRICS_NAMESPACE, SCHEDULE_RULE_NAME and ALARM_NAMES (pause, resume), AWS_PROFILE and the other AWS SDK variables, AWS_ENDPOINT_URL (e.g. a local moto_server).`;
 
 const EXIT_HELP = `Exit codes:
   0  ok (refreshed, not due, reachable, token valid)
@@ -41,6 +43,8 @@ Commands:
   status    show the stored token's expiry, age, version and lease (never a token)
   refresh   run the refresh workflow once, as the scheduled Lambda does (--force: even if not due)
   check     reach the endpoint step by step: DNS, TCP, TLS (CA, client certificate), HTTP
+  pause     stop the periodic refresh: schedule rule disabled, alarm actions off (never pages)
+  resume    start it again: rule enabled, alarm actions on, and a refresh at once if the token is due
 
 Run token-refresher <command> --help for a command's options.
 
@@ -66,8 +70,10 @@ ${EXIT_HELP}
 `,
   status: `Usage: token-refresher status [--json]
 
-Reads the token secret (AWSCURRENT) and shows its state, expiry, age, version, lease holder and a
-pending version left by a crashed run. Never prints a token. Needs only TOKEN_SECRET_ID.
+Reads the token secret (AWSCURRENT) and shows its state, expiry, age, version and the refresh token's
+expiry. With STATE_TABLE_NAME and CREDENTIAL_NAME (or --function) also the lease holder, a pending
+version left by a crashed run, the last attempt, failures in a row and backoff, and whether the
+credential is paused. Never prints a token. Needs at least TOKEN_SECRET_ID.
 Exit 0 when the access token is valid, 1 when it is expired or absent.
 `,
   refresh: `Usage: token-refresher refresh [--force] [--json] [--verbose]
@@ -76,6 +82,23 @@ Runs the Lambda's refresh workflow once with the same configuration: refreshes w
 --force), under the same lease, with the same compare-and-swap write and EventBridge event.
   --json      print the run's result as JSON (never a token)
   --verbose   also print the run's metric/log line (CloudWatch EMF) to stderr
+
+${EXIT_HELP}
+`,
+  pause: `Usage: token-refresher pause --function NAME
+
+Stops the periodic refresh of the credential, for a decommissioned app, a secret rotation or a
+maintenance window: records who paused and when (status shows "paused since"), disables the
+credential's schedule rule and switches its alarms' actions off, so a paused credential never pages.
+A run while paused skips ("paused") unless forced. Needs SCHEDULE_RULE_NAME and ALARM_NAMES, which
+--function reads from the deployed function.
+
+${EXIT_HELP}
+`,
+  resume: `Usage: token-refresher resume --function NAME [--json] [--verbose]
+
+Undoes pause: enables the schedule rule and the alarms' actions, clears the pause, then runs the
+refresh workflow once (it refreshes at once if the token is due).
 
 ${EXIT_HELP}
 `,
@@ -95,6 +118,8 @@ const COMMAND_RUNNERS: Record<CommandName, (args: ParsedArgs, io: CliIo) => Prom
   status: statusCommand,
   refresh: refreshCommand,
   check: checkCommand,
+  pause: pauseCommand,
+  resume: resumeCommand,
 };
 
 /** The CLI: returns the exit code; prints expected failures as one line (and a hint), never a stack trace. */

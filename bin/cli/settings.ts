@@ -11,7 +11,7 @@ import { StateTable } from "../../lambda/state/state-table.js";
 import { CliError, EXIT } from "./errors.js";
 import type { CliIo, Env } from "./io.js";
 
-export const COMMANDS = ["init", "status", "refresh", "check"] as const;
+export const COMMANDS = ["init", "status", "refresh", "check", "pause", "resume"] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string];
@@ -54,6 +54,8 @@ const PER_COMMAND: Readonly<Record<CommandName, readonly OptionName[]>> = {
   status: ["json"],
   refresh: ["force", "json", "verbose"],
   check: ["timeout", "json"],
+  pause: [],
+  resume: ["json", "verbose"],
 };
 
 export interface ParsedArgs {
@@ -190,6 +192,8 @@ export const REFRESHER_VARIABLES = [
   "RUN_BUDGET_MS",
   "LEASE_SECONDS",
   "AWS_REQUEST_TIMEOUT_MS",
+  "SCHEDULE_RULE_NAME",
+  "ALARM_NAMES",
   "METRICS_NAMESPACE",
   "EVENT_BUS_NAME",
 ] as const;

@@ -1,6 +1,7 @@
 import { Duration, Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type { Construct } from "constructs";
+import { alarmName } from "./names.js";
 import type { AlarmSettings } from "./validate.js";
 
 /** The alarms a refresher can have (keys of the `alarms` prop). */
@@ -10,6 +11,7 @@ export type AlarmKind =
   | "pairDiscarded"
   | "refreshFailed"
   | "accessTokenTtl"
+  | "refreshTokenTtl"
   | "functionErrors"
   | "scheduleDeadLetterQueue"
   | "failedInvocationQueue";
@@ -84,6 +86,18 @@ export const ALARM_DEFAULTS: Record<AlarmKind, AlarmDefinition> = {
     describe: (name, threshold) =>
       `The ${name} access token has less than ${Duration.seconds(threshold).toHumanString()} left, or no refresher run reported it (the refresher stopped). Consumers will soon get 401s.`,
   },
+  refreshTokenTtl: {
+    id: "RefreshTokenTtl",
+    period: "schedule",
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
+    comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    // Only credentials whose refresh token has a known expiry report it (IoT; OAuth2 with refresh_token_expires_in).
+    treatMissingData: NOT_BREACHING,
+    runbookSection: "RefreshTokenTtl low",
+    describe: (name, threshold) =>
+      `The ${name} refresh token expires in less than ${Duration.seconds(threshold).toHumanString()}. IoT logs in again by itself when it runs out, so refreshes have failed for weeks; OAuth2 needs a person to authorize again before it expires.`,
+  },
   functionErrors: {
     id: "FunctionErrors",
     period: "schedule",
@@ -133,6 +147,11 @@ export interface AlarmInputs {
   readonly okActions: readonly cloudwatch.IAlarmAction[];
 }
 
+/** The names of the enabled alarms, as {@link addAlarms} creates them (the function's `ALARM_NAMES`). */
+export function enabledAlarmNames(stackName: string, credentialName: string, settings: Partial<Record<AlarmKind, AlarmSettings>>): string[] {
+  return (Object.keys(settings) as AlarmKind[]).map((kind) => alarmName(stackName, credentialName, ALARM_DEFAULTS[kind].id));
+}
+
 /**
  * Creates the enabled alarms in `scope`, named `<stack>-<credential>-<Kind>` (stack name + credential
  * name are unique per account and region), each description ending with its runbook link.
@@ -147,7 +166,7 @@ export function addAlarms(scope: Construct, inputs: AlarmInputs): Partial<Record
       throw new Error(`TokenRefresher ${scope.node.path}: runbookUrl makes the ${definition.id} alarm description longer than CloudWatch's ${MAX_DESCRIPTION} characters`);
     }
     const alarm = new cloudwatch.Alarm(scope, `${definition.id}Alarm`, {
-      alarmName: `${Stack.of(scope).stackName}-${inputs.credentialName}-${definition.id}`,
+      alarmName: alarmName(Stack.of(scope).stackName, inputs.credentialName, definition.id),
       alarmDescription: description,
       metric: inputs.metrics[kind].with({ period }),
       threshold: settings.threshold,

@@ -7,13 +7,19 @@ export interface DashboardInputs {
   readonly credentialName: string;
   readonly accessTokenTtl: cloudwatch.IMetric;
   readonly ttlThreshold?: Duration;
+  /** Seconds left on the refresh token, when its expiry is known. */
+  readonly refreshTokenTtl: cloudwatch.IMetric;
+  readonly refreshTokenTtlThreshold?: Duration;
   /** Outcome name → run count metric. */
   readonly outcomes: Record<string, cloudwatch.Metric>;
   readonly duration: cloudwatch.Metric;
   readonly alarms: readonly cloudwatch.IAlarm[];
 }
 
-/** One row per concern: how long consumers are safe, what the runs did, how long they took, and the alarms. */
+/**
+ * One row per concern: how long consumers are safe and what the runs did; how long they took and the
+ * alarms; how long until the refresh token must be renewed.
+ */
 export function dashboardWidgets(inputs: DashboardInputs): cloudwatch.IWidget[][] {
   const name = inputs.credentialName;
   const ttl = new cloudwatch.GraphWidget({
@@ -36,8 +42,18 @@ export function dashboardWidgets(inputs: DashboardInputs): cloudwatch.IWidget[][
     leftYAxis: { min: 0 },
     width: 12,
   });
-  const alarms = new cloudwatch.AlarmStatusWidget({ title: `${name}: alarms`, alarms: [...inputs.alarms], width: 12 });
-  return [[ttl, outcomes], [duration, alarms]];
+  // An alarm status widget needs at least one alarm; with every alarm switched off there is none.
+  const alarms = inputs.alarms.length > 0 ? [new cloudwatch.AlarmStatusWidget({ title: `${name}: alarms`, alarms: [...inputs.alarms], width: 12 })] : [];
+  const refreshTokenTtl = new cloudwatch.GraphWidget({
+    title: `${name}: refresh token TTL (s, minimum; only when its expiry is known)`,
+    left: [inputs.refreshTokenTtl],
+    leftAnnotations: inputs.refreshTokenTtlThreshold
+      ? [{ value: inputs.refreshTokenTtlThreshold.toSeconds(), label: "RefreshTokenTtl alarm", color: cloudwatch.Color.RED }]
+      : [],
+    leftYAxis: { min: 0 },
+    width: 12,
+  });
+  return [[ttl, outcomes], [duration, ...alarms], [refreshTokenTtl]];
 }
 
 /** A dashboard of one credential, named `<stack>-<credential>-<region>` (dashboard names are global to the account). */

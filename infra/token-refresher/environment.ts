@@ -11,6 +11,10 @@ export interface EnvironmentTargets {
   readonly tokenSecret: secretsmanager.ISecret;
   readonly stateTable: dynamodb.ITable;
   readonly eventBus: events.IEventBus;
+  /** The schedule rule's name, which `token-refresher pause`/`resume` switch (a literal, see names.ts). */
+  readonly scheduleRuleName: string;
+  /** The names of the credential's alarms, whose actions pause/resume switch (literals). */
+  readonly alarmNames: readonly string[];
 }
 
 /** The id the handler calls Secrets Manager with: the full ARN, or the partial one (name without suffix), which Secrets Manager resolves. */
@@ -36,8 +40,11 @@ export function functionEnvironment(props: TokenRefresherProps, settings: Settin
     LEASE_SECONDS: String(settings.lease.toSeconds()),
     METRICS_NAMESPACE: settings.metricsNamespace,
     EVENT_BUS_NAME: targets.eventBus.eventBusArn,
+    SCHEDULE_RULE_NAME: targets.scheduleRuleName,
     NODE_OPTIONS: "--enable-source-maps",
   };
+  // Absent with every alarm switched off: there is nothing for pause to switch.
+  if (targets.alarmNames.length > 0) env.ALARM_NAMES = targets.alarmNames.join(",");
   if (settings.dialect === "oauth2") {
     env.OAUTH2_TOKEN_PATH = props.oauth2TokenPath ?? DEFAULT_OAUTH2_TOKEN_PATH;
     env.DEFAULT_EXPIRES_IN_SECONDS = String(settings.defaultExpiresIn.toSeconds());

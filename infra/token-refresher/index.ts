@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, SecretValue } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, SecretValue, Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
@@ -13,13 +13,23 @@ import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { METRIC } from "../../lambda/telemetry/names.js";
-import { addAlarms, type AlarmKind } from "./alarms.js";
+import { addAlarms, enabledAlarmNames, type AlarmKind } from "./alarms.js";
 import { addDashboard, dashboardWidgets, type DashboardInputs } from "./dashboard.js";
 import { functionEnvironment } from "./environment.js";
 import { createRefresherFunction } from "./function.js";
 import { refresherMetric } from "./metrics.js";
-import { suppressNag } from "./nag.js";
-import { arnForPolicies, exemptPrincipalArns, grantFunctionAccess, grantReadTokenSecret, restrictClientSecret, restrictTokenSecret, vpcNetworkInterfaceStatement } from "./policies.js";
+import { suppressNag, type NagSuppression } from "./nag.js";
+import { scheduleRuleName } from "./names.js";
+import {
+  arnForPolicies,
+  exemptPrincipalArns,
+  grantFunctionAccess,
+  grantOperateCredential,
+  grantReadTokenSecret,
+  restrictClientSecret,
+  restrictTokenSecret,
+  vpcNetworkInterfaceStatement,
+} from "./policies.js";
 import type { TokenDialect, TokenRefresherProps } from "./props.js";
 import { stateTableOf } from "./state-table.js";
 import { validate, type Settings } from "./validate.js";
@@ -60,8 +70,10 @@ export class TokenRefresher extends Construct {
   readonly role: iam.Role;
   /** The refresher function (Node.js 22, arm64). */
   readonly function: lambda.Function;
-  /** The EventBridge rule that triggers the function. */
+  /** The EventBridge rule that triggers the function, named `<stack>-<credential>-schedule` (`token-refresher pause` disables it). */
   readonly scheduleRule: events.Rule;
+  /** The schedule rule's name, also in the function's `SCHEDULE_RULE_NAME`. */
+  readonly scheduleRuleName: string;
   /** The topic every alarm notifies; undefined when `alarmActions` replaces it. */
   readonly alarmTopic?: sns.ITopic;
   readonly credentialRejectedAlarm?: cloudwatch.Alarm;
@@ -69,15 +81,20 @@ export class TokenRefresher extends Construct {
   readonly pairDiscardedAlarm?: cloudwatch.Alarm;
   readonly refreshFailedAlarm?: cloudwatch.Alarm;
   readonly accessTokenTtlAlarm?: cloudwatch.Alarm;
+  readonly refreshTokenTtlAlarm?: cloudwatch.Alarm;
   readonly functionErrorsAlarm?: cloudwatch.Alarm;
   readonly deadLetterQueueAlarm?: cloudwatch.Alarm;
   readonly failureQueueAlarm?: cloudwatch.Alarm;
-  /** Every enabled alarm, for dashboards or composite alarms. */
+  /** Every enabled alarm, for dashboards or composite alarms (`token-refresher pause` switches their actions off). */
   readonly alarms: readonly cloudwatch.Alarm[];
+  /** The enabled alarms' names, also in the function's `ALARM_NAMES`. */
+  readonly alarmNames: readonly string[];
   /** The credential's dashboard, with `dashboard: true`. */
   readonly dashboard?: cloudwatch.Dashboard;
   /** The AccessTokenTtl alarm's threshold, drawn on the dashboard. */
   private readonly accessTokenTtlThreshold?: Duration;
+  /** The RefreshTokenTtl alarm's threshold, drawn on the dashboard. */
+  private readonly refreshTokenTtlThreshold?: Duration;
 
   constructor(scope: Construct, id: string, props: TokenRefresherProps) {
     super(scope, id);
@@ -86,6 +103,9 @@ export class TokenRefresher extends Construct {
     this.dialect = settings.dialect;
     this.metricsNamespace = settings.metricsNamespace;
     this.scheduleInterval = settings.interval;
+    const stackName = Stack.of(this).stackName;
+    this.scheduleRuleName = scheduleRuleName(stackName, settings.credentialName);
+    this.alarmNames = enabledAlarmNames(stackName, settings.credentialName, settings.alarms);
 
     this.stateTable = props.stateTable ?? stateTableOf(this);
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, "DefaultEventBus", "default");
@@ -106,11 +126,13 @@ export class TokenRefresher extends Construct {
     this.pairDiscardedAlarm = alarms.pairDiscarded;
     this.refreshFailedAlarm = alarms.refreshFailed;
     this.accessTokenTtlAlarm = alarms.accessTokenTtl;
+    this.refreshTokenTtlAlarm = alarms.refreshTokenTtl;
     this.functionErrorsAlarm = alarms.functionErrors;
     this.deadLetterQueueAlarm = alarms.scheduleDeadLetterQueue;
     this.failureQueueAlarm = alarms.failedInvocationQueue;
     this.alarms = Object.values(alarms);
     this.accessTokenTtlThreshold = settings.alarms.accessTokenTtl && Duration.seconds(settings.alarms.accessTokenTtl.threshold);
+    this.refreshTokenTtlThreshold = settings.alarms.refreshTokenTtl && Duration.seconds(settings.alarms.refreshTokenTtl.threshold);
     this.dashboard = props.dashboard ? addDashboard(this, this.dashboardInputs()) : undefined;
   }
 
@@ -120,6 +142,25 @@ export class TokenRefresher extends Construct {
    */
   grantRead(grantee: iam.IGrantable): iam.Grant {
     return grantReadTokenSecret(grantee, this.tokenSecret);
+  }
+
+  /**
+   * What an operator needs to run the CLI on this credential (README, "Permissions"): `status`,
+   * `refresh`, `init` (on the existing secrets), `pause` and `resume`, with `--function`. Identity
+   * policy only: where the construct created the secrets, their resource policies also need the
+   * operator in `operatorPrincipalArns` (README, "Security model").
+   */
+  grantOperate(grantee: iam.IGrantable): iam.Grant {
+    return grantOperateCredential(grantee, {
+      credentialName: this.credentialName,
+      clientSecret: this.clientSecret,
+      tokenSecret: this.tokenSecret,
+      stateTable: this.stateTable,
+      eventBus: this.eventBus,
+      function: this.function,
+      scheduleRule: this.scheduleRule,
+      alarms: this.alarms,
+    });
   }
 
   /** A metric the handler emits, dimension `Credential` only, in this refresher's namespace (Sum per schedule interval). */
@@ -160,6 +201,11 @@ export class TokenRefresher extends Construct {
   /** Seconds of validity left on the stored access token after a run (Minimum). */
   metricAccessTokenTtl(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.accessTokenTtl, { statistic: cloudwatch.Stats.MINIMUM, ...props });
+  }
+
+  /** Seconds left before the stored refresh token expires, when its expiry is known (Minimum). */
+  metricRefreshTokenTtl(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.refreshTokenTtl, { statistic: cloudwatch.Stats.MINIMUM, ...props });
   }
 
   /** Duration of a run in ms (p99). */
@@ -234,7 +280,7 @@ export class TokenRefresher extends Construct {
       stateTable: this.stateTable,
       eventBus: this.eventBus,
     });
-    const acknowledged = [];
+    const acknowledged: NagSuppression[] = [];
     const wildcardArns = [this.clientSecret, this.tokenSecret].filter((s) => !s.secretFullArn).map((s) => `Resource::${arnForPolicies(s)}`);
     if (wildcardArns.length > 0) {
       acknowledged.push({
@@ -265,6 +311,8 @@ export class TokenRefresher extends Construct {
         tokenSecret: this.tokenSecret,
         stateTable: this.stateTable,
         eventBus: this.eventBus,
+        scheduleRuleName: this.scheduleRuleName,
+        alarmNames: this.alarmNames,
       }),
       failureQueue: this.failureQueue,
       vpc: props.vpc,
@@ -275,6 +323,7 @@ export class TokenRefresher extends Construct {
 
   private createSchedule(settings: Settings): events.Rule {
     return new events.Rule(this, "Schedule", {
+      ruleName: this.scheduleRuleName,
       description: `token-refresher: runs the ${settings.credentialName} refresher`,
       schedule: settings.schedule,
       targets: [
@@ -315,6 +364,7 @@ export class TokenRefresher extends Construct {
         pairDiscarded: this.metricPairDiscarded(),
         refreshFailed: this.metricRefreshFailed(),
         accessTokenTtl: this.metricAccessTokenTtl(),
+        refreshTokenTtl: this.metricRefreshTokenTtl(),
         functionErrors: this.function.metricErrors({ statistic: cloudwatch.Stats.SUM }),
         scheduleDeadLetterQueue: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM }),
         failedInvocationQueue: this.failureQueue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM }),
@@ -329,6 +379,8 @@ export class TokenRefresher extends Construct {
       credentialName: this.credentialName,
       accessTokenTtl: this.metricAccessTokenTtl(),
       ttlThreshold: this.accessTokenTtlThreshold,
+      refreshTokenTtl: this.metricRefreshTokenTtl(),
+      refreshTokenTtlThreshold: this.refreshTokenTtlThreshold,
       outcomes: {
         [METRIC.succeeded]: this.metricRefreshSucceeded(),
         [METRIC.skipped]: this.metricRefreshSkipped(),

@@ -1,8 +1,10 @@
 import { DefaultStackSynthesizer, Fn, Stack } from "aws-cdk-lib";
+import type * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { EVENT_SOURCE } from "../../lambda/telemetry/names.js";
 
@@ -168,4 +170,67 @@ export function grantReadTokenSecret(grantee: iam.IGrantable, tokenSecret: secre
     conditions: keyUseForSecret(Stack.of(tokenSecret), tokenSecret),
   });
   return grant.combine(decrypt);
+}
+
+/** What an operator of one credential reaches (see {@link grantOperateCredential}). */
+export interface OperatedCredential extends FunctionAccess {
+  readonly function: lambda.IFunction;
+  readonly scheduleRule: events.IRule;
+  readonly alarms: readonly cloudwatch.IAlarm[];
+}
+
+/**
+ * The CLI's calls on one credential (README, "Permissions"), in the grantee's own policy:
+ * `--function` reads the function's configuration; `status` the token secret and the state item;
+ * `refresh` (and `resume`, which runs one) the workflow's calls, as the function makes them; `init`
+ * also describes both secrets and writes the client secret (never `CreateSecret`: the secrets exist);
+ * `pause`/`resume` switch the schedule rule, the alarms' actions and the pause record in the state item.
+ */
+export function grantOperateCredential(grantee: iam.IGrantable, credential: OperatedCredential): iam.Grant {
+  const stack = Stack.of(credential.function);
+  const grants = [
+    iam.Grant.addToPrincipal({ grantee, actions: ["lambda:GetFunctionConfiguration"], resourceArns: [credential.function.functionArn] }),
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"],
+      resourceArns: [arnForPolicies(credential.clientSecret)],
+    }),
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+      resourceArns: [arnForPolicies(credential.tokenSecret)],
+    }),
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+      resourceArns: [credential.stateTable.tableArn],
+      conditions: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [credential.credentialName] } },
+    }),
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["events:PutEvents"],
+      resourceArns: [credential.eventBus.eventBusArn],
+      conditions: { StringEquals: { "events:source": EVENT_SOURCE } },
+    }),
+    iam.Grant.addToPrincipal({ grantee, actions: ["events:DisableRule", "events:EnableRule"], resourceArns: [credential.scheduleRule.ruleArn] }),
+  ];
+  if (credential.alarms.length > 0) {
+    grants.push(
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ["cloudwatch:DisableAlarmActions", "cloudwatch:EnableAlarmActions"],
+        resourceArns: credential.alarms.map((alarm) => alarm.alarmArn),
+      }),
+    );
+  }
+  // Both secrets are read and written (init writes the client secret), each key only through Secrets Manager for its secret.
+  for (const secret of [credential.clientSecret, credential.tokenSecret]) {
+    const key = secret.encryptionKey;
+    if (key) {
+      grants.push(
+        iam.Grant.addToPrincipal({ grantee, actions: ["kms:Decrypt", "kms:GenerateDataKey"], resourceArns: [key.keyArn], conditions: keyUseForSecret(stack, secret) }),
+      );
+    }
+  }
+  return grants.reduce((all, grant) => all.combine(grant));
 }

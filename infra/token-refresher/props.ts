@@ -26,6 +26,9 @@ export const DEFAULT_TIMEOUT = Duration.seconds(DEPLOYMENT_LIMITS.timeoutSeconds
 /** The `AccessTokenTtl` alarm fires below this much remaining validity (and must stay below `refreshWindow`). */
 export const DEFAULT_ACCESS_TOKEN_TTL_THRESHOLD = Duration.minutes(10);
 
+/** The `RefreshTokenTtl` alarm fires when the refresh token has less than this left before it expires. */
+export const DEFAULT_REFRESH_TOKEN_TTL_THRESHOLD = Duration.days(3);
+
 /**
  * Where every alarm description points: the Runbook section of this package's README, which has one
  * subsection per alarm. Set `runbookUrl` to your own copy (a wiki page, the repository's web view).
@@ -69,6 +72,19 @@ export interface AccessTokenTtlAlarmOptions extends RefresherAlarmOptions {
   readonly threshold?: Duration;
 }
 
+/**
+ * The `RefreshTokenTtl` alarm: fires when the refresh token's known expiry comes near. Credentials
+ * whose refresh token has no known lifetime (an OAuth2 server without `refresh_token_expires_in`)
+ * report nothing, which does not alarm.
+ */
+export interface RefreshTokenTtlAlarmOptions extends RefresherAlarmOptions {
+  /**
+   * Time left before the refresh token expires below which the alarm fires.
+   * @default Duration.days(3)
+   */
+  readonly threshold?: Duration;
+}
+
 /** Per-alarm settings; every alarm exists unless switched off with `enabled: false`. */
 export interface TokenRefresherAlarms {
   /** Pages on the first run whose credential the platform rejected. */
@@ -81,6 +97,8 @@ export interface TokenRefresherAlarms {
   readonly refreshFailed?: CountAlarmOptions;
   /** The stored access token runs short, or no run reports it. */
   readonly accessTokenTtl?: AccessTokenTtlAlarmOptions;
+  /** The refresh token expires soon (IoT: refreshes have failed for weeks; OAuth2: a person must authorize again). */
+  readonly refreshTokenTtl?: RefreshTokenTtlAlarmOptions;
   /** The function threw or timed out (`AWS/Lambda` Errors). */
   readonly functionErrors?: CountAlarmOptions;
   /** The schedule's dead-letter queue holds a message. */

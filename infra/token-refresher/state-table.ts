@@ -1,6 +1,7 @@
 import { RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type { Construct } from "constructs";
+import { STATE_KEY, STATE_TTL_ATTRIBUTE } from "../../lambda/settings.js";
 import { suppressNag } from "./nag.js";
 
 /** Construct id of the stack's state table, directly under the stack. */
@@ -21,9 +22,9 @@ export function stateTableOf(scope: Construct): dynamodb.Table {
   const existing = stack.node.tryFindChild(STATE_TABLE_ID);
   if (existing) return existing as dynamodb.Table;
   const table = new dynamodb.Table(stack, STATE_TABLE_ID, {
-    partitionKey: { name: "credential", type: dynamodb.AttributeType.STRING },
+    partitionKey: { name: STATE_KEY, type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-    timeToLiveAttribute: "ttl",
+    timeToLiveAttribute: STATE_TTL_ATTRIBUTE,
     encryption: dynamodb.TableEncryption.AWS_MANAGED,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false },
     removalPolicy: RemovalPolicy.DESTROY,

@@ -2,12 +2,20 @@ import { Duration, Stack, Token } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { DEFAULT_DIALECT, DEFAULT_METRICS_NAMESPACE, DEPLOYMENT_LIMITS, DIALECTS, HANDLER_LIMITS } from "../../lambda/settings.js";
+import { DEFAULT_DIALECT, DEFAULT_METRICS_NAMESPACE, DEPLOYMENT_LIMITS, DIALECTS, HANDLER_LIMITS, WRITE_GRACE_MS } from "../../lambda/settings.js";
 import { ALARM_DEFAULTS, type AlarmKind } from "./alarms.js";
-import { DEFAULT_ACCESS_TOKEN_TTL_THRESHOLD, DEFAULT_MEMORY_MB, DEFAULT_RUNBOOK_URL, DEFAULT_TIMEOUT, type TokenDialect, type TokenRefresherProps } from "./props.js";
+import {
+  DEFAULT_ACCESS_TOKEN_TTL_THRESHOLD,
+  DEFAULT_MEMORY_MB,
+  DEFAULT_REFRESH_TOKEN_TTL_THRESHOLD,
+  DEFAULT_RUNBOOK_URL,
+  DEFAULT_TIMEOUT,
+  type TokenDialect,
+  type TokenRefresherProps,
+} from "./props.js";
 
 /** Time the function keeps after the run budget: the write of an issued pair (retried), the event and the report. */
-export const WRITE_AND_REPORT_TIME = Duration.seconds(15);
+export const WRITE_AND_REPORT_TIME = Duration.millis(WRITE_GRACE_MS);
 /** How much longer than the function timeout a run's lease in the state table lasts. */
 const LEASE_MARGIN = Duration.seconds(60);
 /** CloudWatch evaluates at most one day of periods. */
@@ -169,6 +177,11 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
   }
 
   const stack = Stack.of(scope);
+  if (Token.isUnresolved(stack.stackName)) {
+    throw new Error(
+      `TokenRefresher ${scope.node.path}: needs a stack whose name is known at synth (not a NestedStack): the schedule rule's and the alarms' names derive from it and are given to the function`,
+    );
+  }
   const names = stackCredentials.get(stack) ?? new Set<string>();
   if (names.has(credentialName)) fail("credentialName", `${JSON.stringify(credentialName)} is already used by another TokenRefresher in stack ${stack.stackName}`);
   names.add(credentialName);
@@ -238,6 +251,11 @@ function alarmSettings(props: TokenRefresherProps, intervalS: number, windowS: n
       if (threshold <= 0 || threshold >= windowS) {
         fail(`${prop}.threshold`, `(${ttl.toHumanString()}) must be positive and shorter than refreshWindow (${Duration.seconds(windowS).toHumanString()}), or the alarm fires on healthy runs`);
       }
+    } else if (kind === "refreshTokenTtl") {
+      const ttl = props.alarms?.refreshTokenTtl?.threshold ?? DEFAULT_REFRESH_TOKEN_TTL_THRESHOLD;
+      if (ttl.isUnresolved()) fail(`${prop}.threshold`, "must be a concrete duration, not a token");
+      threshold = ttl.toSeconds();
+      if (!Number.isInteger(threshold) || threshold <= 0) fail(`${prop}.threshold`, `must be a positive whole number of seconds, got ${ttl.toHumanString()}`);
     } else {
       threshold = (options as { threshold?: number }).threshold ?? 1;
       if (!Number.isFinite(threshold) || threshold <= 0) fail(`${prop}.threshold`, `must be a positive number, got ${JSON.stringify(threshold)}`);

@@ -53,7 +53,7 @@ export class GrantReader {
   }
 }
 
-/** A typed client's answer (IotAuthResult, OAuth2TokenResult) as the workflow's TokenGrant. */
-export function toTokenGrant(result: { accessToken: string; refreshToken: string; tokenType: string; scope?: string; expiresIn: number }): TokenGrant {
+/** A typed client's answer (IotAuthResult, OAuth2TokenResult, OAuth2AccessTokenResult) as the workflow's TokenGrant. */
+export function toTokenGrant(result: { accessToken: string; refreshToken?: string; tokenType: string; scope?: string; expiresIn: number }): TokenGrant {
   return { accessToken: result.accessToken, refreshToken: result.refreshToken, tokenType: result.tokenType, scope: result.scope, expiresInSeconds: result.expiresIn };
 }

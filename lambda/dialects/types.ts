@@ -3,10 +3,13 @@ import type { Deadline } from "../refresh/deadline.js";
 /** A token pair as the platform issued it, validated and normalized across dialects. */
 export interface TokenGrant {
   readonly accessToken: string;
-  readonly refreshToken: string;
+  /** Absent for a dialect whose tokens have none (`client_credentials`, see lambda/settings.ts `usesRefreshToken`). */
+  readonly refreshToken?: string;
   readonly tokenType: string;
   readonly scope?: string;
   readonly expiresInSeconds: number;
+  /** How long the refresh token lives, when the platform says or documents it. */
+  readonly refreshTokenExpiresInSeconds?: number;
 }
 
 /**
@@ -18,8 +21,8 @@ export interface TokenDialect {
   /** Exchange a refresh token for a new pair. */
   refresh(refreshToken: string, deadline: Deadline): Promise<TokenGrant>;
   /**
-   * Obtain a pair without a refresh token (IoT login with appId/secret). Absent when the dialect
-   * cannot (OAuth2: a person must authorize once).
+   * Obtain a pair without a refresh token (IoT login with appId/secret, OAuth2 `client_credentials`).
+   * Absent when the dialect cannot (OAuth2 `refresh_token`: a person must authorize once).
    */
   readonly bootstrap?: (deadline: Deadline) => Promise<TokenGrant>;
   /** Release connections. */

@@ -50,8 +50,8 @@ export class HttpClient {
     this.agent = new Agent({ connect: { ...tls, timeout: timeoutMs }, keepAliveTimeout: 1_000 });
   }
 
-  /** One POST attempt, bounded by the attempt timeout and the run's deadline. */
-  async post(url: string, body: RequestBody, deadline: Deadline): Promise<HttpAnswer> {
+  /** One POST attempt, bounded by the attempt timeout and the run's deadline; `headers` add to the content headers (e.g. `authorization`). */
+  async post(url: string, body: RequestBody, deadline: Deadline, headers: Readonly<Record<string, string>> = {}): Promise<HttpAnswer> {
     const target = new URL(url);
     const where = `POST ${target.origin}${target.pathname}`;
     const timeout = deadline.attemptTimeoutMs(this.timeoutMs);
@@ -64,7 +64,7 @@ export class HttpClient {
       const answer = await request(target, {
         method: "POST",
         dispatcher: this.agent,
-        headers: { "content-type": contentType, accept: "application/json" },
+        headers: { ...headers, "content-type": contentType, accept: "application/json" },
         body: payload,
         signal: AbortSignal.timeout(timeout),
       });

@@ -43,17 +43,17 @@ export interface IotAuthClientOptions {
   readonly appId: string;
   readonly secret: string;
   /** PEM of the CA that issued the platform's certificate; without it, the system trust store applies. */
-  readonly caCertificate?: string;
+  readonly caCertificate?: string | undefined;
   /** PEM client certificate and its key, for mutual TLS. */
-  readonly clientCertificate?: string;
-  readonly clientKey?: string;
+  readonly clientCertificate?: string | undefined;
+  readonly clientKey?: string | undefined;
   /** Timeout of one call, connect to last byte. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
 }
 
 /** Per call: a deadline shared with other calls (the refresher's run budget). */
 export interface IotCallOptions {
-  readonly deadline?: Deadline;
+  readonly deadline?: Deadline | undefined;
 }
 
 /**

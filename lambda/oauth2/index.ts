@@ -4,9 +4,11 @@ export {
   DEFAULT_EXPIRES_IN_SECONDS,
   OAuth2TokenClient,
   REJECTED_CREDENTIAL_ERRORS,
+  type OAuth2AccessTokenResult,
   type OAuth2CallOptions,
   type OAuth2TokenClientOptions,
   type OAuth2TokenResult,
 } from "./token-client.js";
 export { ConfigError, NetworkError, PlatformError, ProtocolError, RefreshError, SecretFormatError, type FailureOutcome } from "../errors.js";
 export { Deadline } from "../refresh/deadline.js";
+export { OAUTH2_CLIENT_AUTH_METHODS, type OAuth2ClientAuth } from "../settings.js";

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { AwsClock } from "../clock.js";
 import { PairDiscardedError, PromotionPendingError, ProtocolError, RefreshError, VersionBudgetError } from "../errors.js";
 import { TokenStore, parseTokenDocument, serializeTokenDocument, type TokenDocument, type TokenVersion } from "../secrets/token-store.js";
-import { StateTable, type CredentialState, type LastAttempt } from "../state/state-table.js";
+import { StateTable, type CredentialState, type LastAttempt, type StateUpdate } from "../state/state-table.js";
 
 /** Secrets Manager keeps at most 100 versions per secret per 24 h; the refresher uses 95, leaving 5 for operators. */
 export const VERSION_BUDGET = 95;
@@ -21,6 +21,8 @@ export const BACKOFF_STEPS_MINUTES = [5, 10, 20, 40, 60] as const;
 export const BACKOFF_SLACK_MS = 60 * 1000;
 /** Kept free at the end of the invocation for releasing the lease and reporting. */
 export const WRITE_RESERVE_MS = 3_000;
+/** The release must end this long before the invocation does, leaving the rest to the report. */
+const RELEASE_RESERVE_MS = 1_000;
 const WRITE_RETRY_FIRST_MS = 100;
 const WRITE_RETRY_MAX_MS = 2_000;
 /** Compare-and-swap rounds against other writers before the promotion is left to the next run. */
@@ -54,10 +56,12 @@ export interface AttemptRecord {
   readonly permanent: boolean;
   /** The client secret version the attempt used (a new one resets the backoff). */
   readonly clientSecretVersionId?: string;
+  /** The run was forced: a failure starts the backoff from its first step. */
+  readonly forced?: boolean;
   /** The pair is stored but not current: keep the owner so the next run promotes it. */
   readonly pendingPromotion?: boolean;
-  /** Epoch ms (AWS clock) of a token-secret version this attempt created. */
-  readonly createdVersionAt?: number;
+  /** Epoch ms (AWS clock) of each token-secret version this run created or promoted for a crashed run. */
+  readonly createdVersionsAt?: readonly number[];
 }
 
 /** The version id a lease holder's pair is stored under: derived from the owner, so a crashed holder's pair can be found. */
@@ -158,20 +162,26 @@ export class WriteProtocol {
   async release(lease: Lease, state: CredentialState, record?: AttemptRecord): Promise<void> {
     const now = this.clock.now();
     const versionLog = recentVersions(state, now);
-    if (record?.createdVersionAt !== undefined) versionLog.push(record.createdVersionAt);
+    versionLog.push(...(record?.createdVersionsAt ?? []));
+    // A release that cannot finish in time is abandoned: the lease then expires on its own.
+    const signal = AbortSignal.timeout(Math.max(1, this.options.invocationEndsAt - RELEASE_RESERVE_MS - this.localNow()));
     if (!record) {
-      await this.table.release(lease.owner, now, { ...state, versionLog, keepOwner: false });
+      await this.table.release(lease.owner, now, { ...state, versionLog, keepOwner: false }, signal);
       return;
     }
-    const failureStreak = record.attempt.outcome === "Refreshed" ? 0 : state.failureStreak + (record.permanent ? 1 : 0);
-    await this.table.release(lease.owner, now, {
+    // A forced run, or a client secret changed since the last failure, starts the backoff afresh.
+    const newSecret = record.clientSecretVersionId !== undefined && state.clientSecretVersionId !== undefined && record.clientSecretVersionId !== state.clientSecretVersionId;
+    const previousStreak = record.forced || newSecret ? 0 : state.failureStreak;
+    const failureStreak = record.attempt.outcome === "Refreshed" ? 0 : previousStreak + (record.permanent ? 1 : 0);
+    const update: StateUpdate = {
       failureStreak,
       ...(record.permanent && { nextAttemptAt: now + backoffMs(failureStreak) }),
       ...(record.permanent && record.clientSecretVersionId && { clientSecretVersionId: record.clientSecretVersionId }),
       lastAttempt: record.attempt,
       versionLog,
       keepOwner: record.pendingPromotion === true,
-    });
+    };
+    await this.table.release(lease.owner, now, update, signal);
   }
 
   /** Epoch ms (local clock) by which every write must have ended. */

@@ -14,15 +14,19 @@ import {
   type AttemptRecord,
   type Lease,
 } from "../protocol/write-protocol.js";
+import { Redactor } from "../redaction.js";
 import { readClientSecretVersion, type ClientSecretVersion } from "../secrets/client-secret.js";
-import { TokenStore, accessTokenSecondsLeft, type TokenDocument, type TokenVersion } from "../secrets/token-store.js";
+import { TokenStore, accessTokenSecondsLeft, refreshTokenSecondsLeft, type TokenDocument, type TokenVersion } from "../secrets/token-store.js";
+import { WRITE_GRACE_MS, usesRefreshToken } from "../settings.js";
 import { StateTable, type CredentialState } from "../state/state-table.js";
 import type { RefreshResult, Telemetry } from "../telemetry/telemetry.js";
 import { Deadline } from "./deadline.js";
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from "./retry.js";
 
-/** Extra time after the run budget for the writes, when no Lambda context says how much is left (CLI, `npm start`). */
-export const WRITE_GRACE_MS = 15_000;
+/** Extra time after the run budget for the writes, when no Lambda context says how much is left (CLI, `npm start`); defined in lambda/settings.ts. */
+export { WRITE_GRACE_MS };
+/** The event's publication ends this long before the invocation must. */
+const REPORT_RESERVE_MS = 300;
 
 /** The invocation a run belongs to (the Lambda context, or the CLI's stand-in). */
 export interface Invocation {
@@ -80,7 +84,7 @@ export async function runRefresh(deps: RefreshDeps, event: unknown = {}): Promis
     durationMs: localNow() - startedAt,
     ...facts,
   };
-  await deps.telemetry.report(result, new Date(run.reportTime()));
+  await deps.telemetry.report(result, new Date(run.reportTime()), run.reportSignal());
   return result;
 }
 
@@ -93,8 +97,12 @@ class RefreshRun {
   private readonly protocol: WriteProtocol;
   private readonly deadline: Deadline;
   private readonly runId: string;
+  /** Local epoch ms the invocation must end by. */
+  private readonly invocationEndsAt: number;
   /** The last version read, so a failure can still report the stored token's remaining lifetime. */
   private lastRead?: TokenVersion;
+  /** Every secret value this run has read, removed from exception texts (README, "Security model"). */
+  private readonly redactor = new Redactor();
 
   constructor(
     private readonly deps: RefreshDeps,
@@ -103,6 +111,7 @@ class RefreshRun {
   ) {
     const { config } = deps;
     this.runId = deps.runId ?? randomUUID();
+    this.invocationEndsAt = deps.invocation?.endsAt ?? startedAt + config.runBudgetMs + WRITE_GRACE_MS;
     this.deadline = new Deadline(config.runBudgetMs, localNow);
     this.protocol = new WriteProtocol(
       new TokenStore(deps.secrets, config.tokenSecretId),
@@ -110,12 +119,17 @@ class RefreshRun {
       deps.clock,
       {
         leaseMs: config.leaseSeconds * 1000,
-        invocationEndsAt: deps.invocation?.endsAt ?? startedAt + config.runBudgetMs + WRITE_GRACE_MS,
+        invocationEndsAt: this.invocationEndsAt,
         localNow,
         ...(deps.sleep && { sleep: deps.sleep }),
         ...(deps.random && { random: deps.random }),
       },
     );
+  }
+
+  /** Ends the event's publication before the invocation would time out (the log line is already written). */
+  reportSignal(): AbortSignal {
+    return AbortSignal.timeout(Math.max(1, this.invocationEndsAt - REPORT_RESERVE_MS - this.localNow()));
   }
 
   /** AWS's time when known, else the host's (a run that failed before any AWS answer). */
@@ -126,6 +140,7 @@ class RefreshRun {
   async execute(force: boolean): Promise<RunFacts> {
     const { current, state } = await this.protocol.snapshot();
     this.lastRead = current;
+    this.redactor.add(current.document.accessToken, current.document.refreshToken);
     const now = this.deps.clock.now();
     const leaseLive = state.leaseUntil !== undefined && state.leaseUntil > now;
     // A holder that ended without a clean release may have stored a pair that is not current yet.
@@ -134,8 +149,11 @@ class RefreshRun {
     const due = force || this.isDue(current.document, ttl, now);
     if (!due && !leftover) return { outcome: "Skipped", reason: "not-due", ...this.stored(current) };
     if (leaseLive) return { outcome: "Skipped", reason: "busy", ...this.stored(current) };
+    // An operator paused the credential (README, "Pausing a credential"): only a forced run refreshes.
+    if (state.paused && !force) return { outcome: "Skipped", reason: "paused", ...this.stored(current) };
 
     const clientSecret = await readClientSecretVersion(this.deps.secrets, this.deps.config.clientSecretId);
+    this.redactor.addClientSecret(clientSecret.value);
     if (!force && !leftover && inBackoff(state, now, clientSecret.versionId)) return this.backingOff(state, current);
 
     const lease = await this.protocol.acquire(this.runId, current);
@@ -146,7 +164,7 @@ class RefreshRun {
       record = attempt;
       return facts;
     } catch (error) {
-      record = this.failedAttempt(error, lease, clientSecret);
+      record = { ...this.failedAttempt(error, lease, clientSecret), forced: force };
       throw error;
     } finally {
       await this.release(lease, state, record);
@@ -160,13 +178,13 @@ class RefreshRun {
       reason: error instanceof Error ? error.name : "Error",
       httpStatus: known?.httpStatus,
       errorCode: known?.errorCode,
-      message: describeError(error),
+      message: describeError(error, this.redactor),
       ...(this.lastRead && this.stored(this.lastRead)),
     };
   }
 
   private isDue(document: TokenDocument, ttl: number | undefined, now: number): boolean {
-    if (ttl === undefined || !document.refreshToken) return true;
+    if (ttl === undefined || (!document.refreshToken && usesRefreshToken(this.deps.config.dialect))) return true;
     return ttl <= this.deps.config.refreshWindowSeconds && !heldBySpacing(document, ttl, now);
   }
 
@@ -178,11 +196,16 @@ class RefreshRun {
     force: boolean,
   ): Promise<{ facts: RunFacts; attempt?: AttemptRecord }> {
     let current = read;
+    // A crashed holder's version counts against the quota too, once it is known.
     const completed = await this.protocol.completePending(lease, current);
+    const completedVersions = completed ? [Date.parse(completed.document.refreshedAt!)] : [];
     if (completed) {
       this.lastRead = current = completed;
-      const completedAt = Date.parse(completed.document.refreshedAt!);
-      const attempt: AttemptRecord = { attempt: { outcome: "Refreshed", reason: "completed-pending", at: completedAt }, permanent: false, createdVersionAt: completedAt };
+      const attempt: AttemptRecord = {
+        attempt: { outcome: "Refreshed", reason: "completed-pending", at: completedVersions[0]! },
+        permanent: false,
+        createdVersionsAt: completedVersions,
+      };
       if (!force) return { facts: { outcome: "Refreshed", reason: "completed-pending", ...this.stored(completed) }, attempt };
     }
     const now = this.deps.clock.now();
@@ -207,13 +230,13 @@ class RefreshRun {
       const latest = (this.lastRead = await this.protocol.store.readCurrent());
       return { facts: { outcome: "Skipped", reason: "superseded", ...this.stored(latest) } };
     }
-    // From the platform's answer to the promotion: nothing but the two writes (README, "Consumers").
+    // From the platform's answer to the promotion: nothing but the two writes (docs/protocol.md, step 6).
     const { reason, issuedAt } = obtained;
-    const committed = await this.protocol.commit(lease, pairDocument(obtained));
+    const committed = await this.protocol.commit(lease, pairDocument(obtained, current.document));
     const attempt: AttemptRecord = {
       attempt: { outcome: "Refreshed", reason, at: issuedAt, baseVersionId: lease.baseVersionId },
       permanent: false,
-      createdVersionAt: issuedAt,
+      createdVersionsAt: [...completedVersions, issuedAt],
     };
     if (committed.kind === "superseded") {
       this.lastRead = committed.current;
@@ -231,7 +254,10 @@ class RefreshRun {
   ): Promise<Issued | "superseded"> {
     const bootstrap = dialect.bootstrap;
     const refreshToken = current.document.refreshToken;
-    const issued = (grant: TokenGrant, reason: string, calledAt: number) => ({ grant, reason, calledAt, issuedAt: this.deps.clock.now() });
+    const issued = (grant: TokenGrant, reason: string, calledAt: number): Issued => {
+      this.redactor.add(grant.accessToken, grant.refreshToken);
+      return { grant, reason, calledAt, issuedAt: this.deps.clock.now() };
+    };
     const login = async (reason: string) => {
       const calledAt = this.deps.clock.now();
       return issued(await this.withRetry(() => bootstrap!(this.deadline)), reason, calledAt);
@@ -291,7 +317,7 @@ class RefreshRun {
     try {
       await this.protocol.release(lease, state, record);
     } catch (error) {
-      console.warn(JSON.stringify({ level: "WARN", message: "could not release the lease; it expires on its own", credential: this.deps.config.credentialName, reason: describeError(error) }));
+      console.warn(JSON.stringify({ level: "WARN", message: "could not release the lease; it expires on its own", credential: this.deps.config.credentialName, reason: describeError(error, this.redactor) }));
     }
   }
 
@@ -305,12 +331,14 @@ class RefreshRun {
     });
   }
 
-  private stored(version: TokenVersion): Pick<RefreshResult, "tokenSecretArn" | "versionId" | "expiresAt" | "ttlSeconds"> {
+  private stored(version: TokenVersion): Pick<RefreshResult, "tokenSecretArn" | "versionId" | "expiresAt" | "ttlSeconds" | "refreshTokenTtlSeconds"> {
+    const now = this.reportTime();
     return {
       tokenSecretArn: version.arn,
       versionId: version.versionId,
       expiresAt: version.document.expiresAt,
-      ttlSeconds: accessTokenSecondsLeft(version.document, this.reportTime()),
+      ttlSeconds: accessTokenSecondsLeft(version.document, now),
+      refreshTokenTtlSeconds: refreshTokenSecondsLeft(version.document, now),
     };
   }
 }
@@ -323,8 +351,15 @@ interface Issued {
   readonly issuedAt: number;
 }
 
-/** The token secret's document for an issued pair. */
-function pairDocument({ grant, calledAt, issuedAt }: Issued): TokenDocument {
+/** The token secret's document for an issued pair; `previous` is the pair it replaces. */
+function pairDocument({ grant, calledAt, issuedAt }: Issued, previous: TokenDocument): TokenDocument {
+  // A refresh token the server did not rotate keeps the lifetime it had.
+  const refreshTokenExpiresAt =
+    grant.refreshTokenExpiresInSeconds !== undefined
+      ? new Date(calledAt + grant.refreshTokenExpiresInSeconds * 1000).toISOString()
+      : grant.refreshToken === previous.refreshToken
+        ? previous.refreshTokenExpiresAt
+        : undefined;
   return {
     accessToken: grant.accessToken,
     refreshToken: grant.refreshToken,
@@ -334,5 +369,6 @@ function pairDocument({ grant, calledAt, issuedAt }: Issued): TokenDocument {
     expiresAt: new Date(calledAt + grant.expiresInSeconds * 1000).toISOString(),
     // The answer's time orders pairs: the later one is the one the platform honours.
     refreshedAt: new Date(issuedAt).toISOString(),
+    ...(refreshTokenExpiresAt && { refreshTokenExpiresAt }),
   };
 }

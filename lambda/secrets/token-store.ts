@@ -28,6 +28,8 @@ export interface TokenDocument {
   readonly expiresAt?: string;
   /** When the platform issued the pair (AWS's clock): of two pairs, the later one is the one the platform honours. */
   readonly refreshedAt?: string;
+  /** When the refresh token expires, where known (IoT: a month; OAuth2: `refresh_token_expires_in`). */
+  readonly refreshTokenExpiresAt?: string;
 }
 
 export interface TokenVersion {
@@ -47,6 +49,7 @@ export function parseTokenDocument(text: string | undefined): TokenDocument {
     scope: optionalString(ROLE, raw, "scope", 1_024),
     expiresAt: optionalTimestamp(ROLE, raw, "expiresAt"),
     refreshedAt: optionalTimestamp(ROLE, raw, "refreshedAt"),
+    refreshTokenExpiresAt: optionalTimestamp(ROLE, raw, "refreshTokenExpiresAt"),
   };
 }
 
@@ -58,8 +61,16 @@ export function serializeTokenDocument(document: TokenDocument): string {
 /** Whole seconds the stored access token has left (0 once expired); undefined without an access token and expiry. */
 export function accessTokenSecondsLeft(document: TokenDocument, now: number): number | undefined {
   if (!document.accessToken || !document.expiresAt) return undefined;
-  return Math.max(0, Math.floor((Date.parse(document.expiresAt) - now) / 1000));
+  return secondsUntil(document.expiresAt, now);
 }
+
+/** Whole seconds the stored refresh token has left (0 once expired); undefined when its lifetime is not known. */
+export function refreshTokenSecondsLeft(document: TokenDocument, now: number): number | undefined {
+  if (!document.refreshToken || !document.refreshTokenExpiresAt) return undefined;
+  return secondsUntil(document.refreshTokenExpiresAt, now);
+}
+
+const secondsUntil = (iso: string, now: number) => Math.max(0, Math.floor((Date.parse(iso) - now) / 1000));
 
 /**
  * Owns the token secret's calls: reads by AWSCURRENT or version id only, and writes by

@@ -6,10 +6,10 @@ import {
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
 import type { FailureOutcome } from "../errors.js";
+import { STATE_KEY, STATE_TTL_ATTRIBUTE } from "../settings.js";
 
-/** The table's partition key and TTL attribute, as the stack creates them (see README, "What one credential creates"). */
-export const STATE_KEY = "credential";
-export const STATE_TTL_ATTRIBUTE = "ttl";
+/** The table's partition key and TTL attribute, as the stack creates them (defined in lambda/settings.ts). */
+export { STATE_KEY, STATE_TTL_ATTRIBUTE };
 /** An item not written for this long belongs to a credential that is gone; DynamoDB's TTL removes it. */
 const STALE_ITEM_SECONDS = 30 * 24 * 3600;
 
@@ -41,6 +41,14 @@ export interface CredentialState {
   readonly lastAttempt?: LastAttempt;
   /** Epoch ms of each token-secret version this protocol created, newest last, pruned to 24 h. */
   readonly versionLog: readonly number[];
+  /** Set while an operator has paused the credential (`token-refresher pause`). */
+  readonly paused?: Pause;
+}
+
+/** Who paused a credential (an AWS principal ARN) and when (epoch ms, AWS's clock). */
+export interface Pause {
+  readonly by: string;
+  readonly at: number;
 }
 
 export const EMPTY_STATE: CredentialState = { failureStreak: 0, versionLog: [] };
@@ -108,7 +116,7 @@ export class StateTable {
   }
 
   /** Ends `owner`'s lease and records the attempt. Returns false when `owner` no longer held it. */
-  async release(owner: string, now: number, update: StateUpdate): Promise<boolean> {
+  async release(owner: string, now: number, update: StateUpdate, signal?: AbortSignal): Promise<boolean> {
     const values: Record<string, AttributeValue> = {
       ":owner": { S: owner },
       ":streak": num(update.failureStreak),
@@ -137,6 +145,7 @@ export class StateTable {
           ExpressionAttributeNames: { "#ttl": STATE_TTL_ATTRIBUTE },
           ExpressionAttributeValues: values,
         }),
+        { abortSignal: signal },
       );
       return true;
     } catch (error) {
@@ -152,6 +161,18 @@ export class StateTable {
         values[`:${attribute}`] = toValue(value);
       }
     }
+  }
+
+  /** Records (or, with undefined, clears) an operator's pause; leaves the lease and the failure state alone. */
+  async setPaused(pause: Pause | undefined): Promise<void> {
+    await this.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: this.key(),
+        UpdateExpression: pause ? "SET pausedBy = :by, pausedAt = :at" : "REMOVE pausedBy, pausedAt",
+        ...(pause && { ExpressionAttributeValues: { ":by": { S: pause.by }, ":at": num(pause.at) } }),
+      }),
+    );
   }
 
   private key(): Record<string, AttributeValue> {
@@ -189,5 +210,6 @@ function fromItem(item: Record<string, AttributeValue>): CredentialState {
       baseVersionId: text(last.baseVersionId),
     },
     versionLog: (item.versionLog?.L ?? []).map(number).filter((at): at is number => at !== undefined),
+    ...(item.pausedBy?.S && item.pausedAt?.N && { paused: { by: item.pausedBy.S, at: Number(item.pausedAt.N) } }),
   };
 }

@@ -9,6 +9,7 @@ export const METRIC = {
   appFrozen: "AppFrozen",
   pairDiscarded: "PairDiscarded",
   accessTokenTtl: "AccessTokenTtl",
+  refreshTokenTtl: "RefreshTokenTtl",
   duration: "RefreshDuration",
 } as const;
 export const DIMENSION = "Credential";

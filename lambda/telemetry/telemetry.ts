@@ -23,6 +23,8 @@ export interface RefreshResult {
   readonly expiresAt?: string;
   /** Seconds of validity left on the access token stored after the run, when known. */
   readonly ttlSeconds?: number;
+  /** Seconds of validity left on the stored refresh token, when its lifetime is known. */
+  readonly refreshTokenTtlSeconds?: number;
   readonly httpStatus?: number;
   readonly errorCode?: string;
   readonly message?: string;
@@ -50,10 +52,11 @@ export class Telemetry {
     this.write = options.write ?? ((line) => process.stdout.write(line));
   }
 
-  async report(result: RefreshResult, now: Date = new Date()): Promise<void> {
+  /** Writes the line, then publishes the event; `signal` ends a publish that would outlast the invocation. */
+  async report(result: RefreshResult, now: Date = new Date(), signal?: AbortSignal): Promise<void> {
     const quoted = quotable(result);
     this.write(`${JSON.stringify(this.emfLine(quoted, now))}\n`);
-    await this.publish(quoted);
+    await this.publish(quoted, signal);
   }
 
   emfLine(result: RefreshResult, now: Date): Record<string, unknown> {
@@ -69,7 +72,9 @@ export class Telemetry {
     };
     // A missing AccessTokenTtl is itself a signal (the dead-man's switch alarm treats it as breaching).
     if (result.ttlSeconds !== undefined) values[METRIC.accessTokenTtl] = result.ttlSeconds;
-    const unit = (name: string) => (name === METRIC.duration ? "Milliseconds" : name === METRIC.accessTokenTtl ? "Seconds" : "Count");
+    if (result.refreshTokenTtlSeconds !== undefined) values[METRIC.refreshTokenTtl] = result.refreshTokenTtlSeconds;
+    const seconds: readonly string[] = [METRIC.accessTokenTtl, METRIC.refreshTokenTtl];
+    const unit = (name: string) => (name === METRIC.duration ? "Milliseconds" : seconds.includes(name) ? "Seconds" : "Count");
     return {
       _aws: {
         Timestamp: now.getTime(),
@@ -89,7 +94,7 @@ export class Telemetry {
     };
   }
 
-  private async publish(result: RefreshResult): Promise<void> {
+  private async publish(result: RefreshResult, signal: AbortSignal | undefined): Promise<void> {
     // A backoff tick repeats a failure already announced; its metrics keep the alarms in ALARM.
     if (!this.options.eventBusName || result.outcome === "Skipped" || result.backoffUntil) return;
     const detail =
@@ -115,6 +120,7 @@ export class Telemetry {
             },
           ],
         }),
+        { abortSignal: signal },
       );
       if (answer.FailedEntryCount) throw new Error(answer.Entries?.[0]?.ErrorCode ?? "entry failed");
     } catch (error) {

@@ -7,9 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { startIotPlatform } from "../simulators/iot-platform.js";
 import { startMoto } from "../support/moto.js";
+import { createStateTable } from "../support/refresher.js";
+import { benchProtocol } from "./protocol.js";
 import { benchPackage } from "./package.js";
 import { benchRotation } from "./rotation.js";
 import { createTestPki } from "../support/pki.js";
@@ -82,6 +85,7 @@ async function main(): Promise<void> {
       CREDENTIAL_NAME: "bench",
       CLIENT_SECRET_ID: "bench-client",
       TOKEN_SECRET_ID: "bench-token",
+      STATE_TABLE_NAME: "bench-state",
       ENDPOINT_URL: "https://localhost:8743",
       AWS_REGION: "us-east-1",
       AWS_ACCESS_KEY_ID: "bench",
@@ -113,12 +117,13 @@ async function main(): Promise<void> {
       const clientSecret = { appId: "bench-app", secret: "bench-secret", caCertificate: pki.caPem, clientCertificate: pki.client.certPem, clientKey: pki.client.keyPem };
       await secrets.send(new CreateSecretCommand({ Name: `bench-client-${suffix}`, SecretString: JSON.stringify(clientSecret) }));
       await secrets.send(new CreateSecretCommand({ Name: `bench-token-${suffix}`, SecretString: "{}" }));
+      const stateTable = await createStateTable(`bench-state-${suffix}`, new DynamoDBClient({ endpoint: moto.endpoint, region: "us-east-1", credentials: { accessKeyId: "bench", secretAccessKey: "bench" } }));
       const runner = join(dir, "runs.mjs");
       writeFileSync(runner, RUNNER);
       // The runner is a plain node process holding only the handler, so its peak RSS is the function's.
       // Asynchronous: the simulator answering the runner lives in this process's event loop.
       const { stdout } = await execFileAsync(process.execPath, [runner, bundled, String(RUNS)], {
-        env: { ...env, CLIENT_SECRET_ID: `bench-client-${suffix}`, TOKEN_SECRET_ID: `bench-token-${suffix}`, ENDPOINT_URL: platform.baseUrl, EVENT_BUS_NAME: "" },
+        env: { ...env, CLIENT_SECRET_ID: `bench-client-${suffix}`, TOKEN_SECRET_ID: `bench-token-${suffix}`, STATE_TABLE_NAME: stateTable, ENDPOINT_URL: platform.baseUrl, EVENT_BUS_NAME: "" },
       });
       const figures = JSON.parse(stdout.trim().split("\n").at(-1)!) as Record<string, number[] | number>;
       for (const [label, values] of Object.entries(figures)) {
@@ -128,6 +133,7 @@ async function main(): Promise<void> {
     } finally {
       await platform.close();
     }
+    await benchProtocol(moto.endpoint);
     await benchRotation(moto.endpoint);
     await benchPackage();
   } finally {

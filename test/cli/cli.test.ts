@@ -241,7 +241,7 @@ describe("status", () => {
     expect(run.stdout).toContain(`version        ${stored.versionId} (AWSCURRENT)`);
     expect(run.stdout).toMatch(/state {10}valid\n/);
     // expiresAt is AWS's time, good to about a second (lambda/clock.ts): just under or just at an hour.
-    expect(run.stdout).toMatch(/expires {8}\S+Z \(in (59m \d+s|1h)\)/);
+    expect(run.stdout).toMatch(/expires {8}\S+Z \(in (59m \d+s|1h[ 0-9ms]*)\)/);
     expect(run.stdout).toMatch(/last refresh {3}\S+Z \(\d+s ago\)/);
     expect(run.stdout).toContain("access token   present (value not shown)");
     expect(run.stdout).toContain("lease          none");

@@ -1,8 +1,10 @@
 // The package as another project gets it: packed, installed offline outside this repository,
 // type-checked under a strict consumer configuration, and synthesized (README, "Using the construct
 // in your own CDK app").
+import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONSUMER_STACK, createConsumerProject, type ConsumerProject } from "./consumer-project.js";
 
@@ -51,6 +53,12 @@ describe("the packed package", () => {
     expect(Object.keys(manifest.peerDependencies as object).sort()).toEqual(["aws-cdk-lib", "constructs"]);
     expect(Object.keys(manifest.dependencies as object)).not.toContain("aws-cdk-lib");
     expect(existsSync(join(installed, "dist", "handler", "index.mjs"))).toBe(true);
+  });
+
+  it("links the CLI: `npx token-refresher` runs from the installed package", async () => {
+    const project = join(consumer.dir, "project");
+    const { stdout } = await promisify(execFile)(join(project, "node_modules", ".bin", "token-refresher"), ["--help"], { cwd: project });
+    expect(stdout).toContain("Usage: token-refresher <command> [options]");
   });
 
   it("type-checks the consumer's CDK app and reader usage (strict, exactOptionalPropertyTypes, nodenext, declarations checked)", () => {

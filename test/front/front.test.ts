@@ -8,6 +8,7 @@ import {
   PutItemCommand,
   ThrottlingException as DynamoDbThrottlingException,
 } from "@aws-sdk/client-dynamodb";
+import { CloudWatchClient, DescribeAlarmsCommand, DisableAlarmActionsCommand, EnableAlarmActionsCommand, PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import {
   CreateSecretCommand,
@@ -319,4 +320,19 @@ test("faults apply to any JSON-protocol operation: a hung EventBridge PutEvents 
 test("the suite's clients reach moto through the shared front", () => {
   expect(process.env.AWS_ENDPOINT_URL).toBe(inject("frontEndpoint"));
   expect(inject("frontEndpoint")).not.toBe(inject("motoEndpoint"));
+});
+
+test("CloudWatch alarm actions switch off and on through the front, which builds what moto lacks from DescribeAlarms and PutMetricAlarm", async () => {
+  const front = await ownFront();
+  const cloudwatch = new CloudWatchClient({ endpoint: front.endpoint, maxAttempts: 1 });
+  onTestFinished(() => cloudwatch.destroy());
+  const AlarmName = uniqueName("alarm");
+  await cloudwatch.send(
+    new PutMetricAlarmCommand({ AlarmName, Namespace: "Front", MetricName: "Probe", Statistic: "Sum", Period: 60, EvaluationPeriods: 2, Threshold: 3, ComparisonOperator: "GreaterThanThreshold", AlarmActions: ["arn:aws:sns:us-east-1:123456789012:t"] }),
+  );
+  const alarm = async () => (await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [AlarmName] }))).MetricAlarms?.[0];
+  await cloudwatch.send(new DisableAlarmActionsCommand({ AlarmNames: [AlarmName] }));
+  expect(await alarm()).toMatchObject({ ActionsEnabled: false, Threshold: 3, EvaluationPeriods: 2, AlarmActions: ["arn:aws:sns:us-east-1:123456789012:t"] });
+  await cloudwatch.send(new EnableAlarmActionsCommand({ AlarmNames: [AlarmName] }));
+  expect(await alarm()).toMatchObject({ ActionsEnabled: true });
 });

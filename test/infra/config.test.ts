@@ -73,7 +73,7 @@ describe("parseAppConfig", () => {
       expect.arrayContaining([
         expect.stringMatching(/^stackName must be a CloudFormation stack name/),
         'alarmEmail must be an e-mail address, got "nobody"',
-        'credentials[0].dialect must be one of iot, oauth2, got "soap"',
+        'credentials[0].dialect must be one of iot, oauth2, client_credentials, got "soap"',
         expect.stringMatching(/^credentials\[0\]\.name must be 1-64 letters/),
         "credentials[1].memorySize must be a whole number of MB from 128 to 10240, got 100",
         expect.stringMatching(/^credentials\[1\]\.logRetentionDays must be one of 1, 3, 5/),
@@ -95,6 +95,9 @@ describe("parseAppConfig", () => {
       "credentials[0].accessTokenTtlThresholdMinutes (10) must be less than refreshWindowMinutes (8), or the alarm fires on healthy runs",
     ]);
     expect(problemsOf({ defaults: { timeoutSeconds: 300 }, credentials: [IOT] })).toEqual(["defaults.timeoutSeconds (300) must be shorter than the schedule (5 min)"]);
+    expect(problemsOf({ defaults: { timeoutSeconds: 700, scheduleMinutes: 15, refreshWindowMinutes: 30 }, credentials: [IOT] })).toEqual([
+      "defaults.timeoutSeconds (700) leaves a run budget (timeoutSeconds - 15 s) above the handler's maximum of 600 s",
+    ]);
     expect(problemsOf({ credentials: [{ ...IOT, httpTimeoutMs: 30_000 }] })).toEqual([
       "credentials[0].httpTimeoutMs (30000) must not exceed the run budget (timeoutSeconds - 15 s = 25000 ms)",
     ]);

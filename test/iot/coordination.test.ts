@@ -1,4 +1,6 @@
 import { GetSecretValueCommand, ListSecretVersionIdsCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { setTimeout as sleep } from "node:timers/promises";
+import { AWS_CLOCK_RESOLUTION_MS } from "../../lambda/clock.js";
 import { pairVersionId } from "../../lambda/protocol/write-protocol.js";
 import { PENDING_STAGE } from "../../lambda/secrets/token-store.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -118,7 +120,8 @@ describe("a crashed run's stored pair (pending completion)", () => {
       { step: "initialize", name: "killBeforePromotion" },
     );
     expect(await f.run({ secrets: crashing })).toMatchObject({ reason: "PromotionPendingError" });
-    // Meanwhile an operator stored a newer pair (a login of their own).
+    // Later (by more than AWS's clock resolution), an operator stored a newer pair (a login of their own).
+    await sleep(AWS_CLOCK_RESOLUTION_MS);
     const newer = await f.seed(3600);
     const next = await f.run();
     expect(next).toMatchObject({ outcome: "Skipped", reason: "not-due", apiCalls: 0 });

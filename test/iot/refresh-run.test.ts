@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { AWS_CLOCK_RESOLUTION_MS } from "../../lambda/clock.js";
+import { IOT_REFRESH_TOKEN_LIFETIME_SECONDS } from "../../lambda/dialects/iot.js";
 import { versionStages } from "../support/aws.js";
 import { IotFixture } from "../support/iot-fixture.js";
 
@@ -24,6 +26,19 @@ describe("IoT refresh run against moto and the platform simulator", () => {
     expect(result.versionId).toBe(versionId);
     expect(f.telemetry.last()).toMatchObject({ RefreshSucceeded: 1, RefreshFailed: 0 });
     expect(f.telemetry.last().AccessTokenTtl).toBeGreaterThan(3500);
+  });
+
+  it("stores the refresh token's own expiry, a month after the login, and reports RefreshTokenTtl", async () => {
+    const f = await start();
+    const before = Date.now();
+    await f.run();
+    const { json } = await f.stored();
+    const month = IOT_REFRESH_TOKEN_LIFETIME_SECONDS * 1000;
+    expect(Date.parse(json.refreshTokenExpiresAt as string)).toBeGreaterThanOrEqual(before + month - AWS_CLOCK_RESOLUTION_MS);
+    expect(Date.parse(json.refreshTokenExpiresAt as string)).toBeLessThanOrEqual(Date.now() + month + AWS_CLOCK_RESOLUTION_MS);
+    const ttl = f.telemetry.last().RefreshTokenTtl as number;
+    expect(ttl).toBeGreaterThan(IOT_REFRESH_TOKEN_LIFETIME_SECONDS - 60);
+    expect(ttl).toBeLessThanOrEqual(IOT_REFRESH_TOKEN_LIFETIME_SECONDS + 1);
   });
 
   it("refreshes a due pair; the new pair is accepted and the old access token is not", async () => {

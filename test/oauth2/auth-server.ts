@@ -1,6 +1,7 @@
 // A real OAuth2 authorization server for the OAuth2 dialect's tests: oidc-provider (panva/node-oidc-provider)
 // in-process on a loopback port over HTTPS with the test PKI's server certificate, one confidential
-// client (client_secret_post), grants and refresh tokens seeded through the provider's own models.
+// client (client_secret_post unless `clientAuth` says client_secret_basic; the refresh_token and
+// client_credentials grants), grants and refresh tokens seeded through the provider's own models.
 //
 // Variants the tests need, all done as Koa middleware around the provider (provider.use) or in its
 // storage adapter, never by re-implementing the token endpoint:
@@ -14,9 +15,13 @@
 // - `loseNextResponses(n)` / `failNextRequests(n, status)`: the next token requests are processed and
 //   their connection destroyed before the answer is sent / answered with an HTTP error without
 //   reaching the provider.
+// - `clientAuth`: the client's registered method; a request made with the other one is refused.
 // - `echoRequests(on)`: while on, token requests are answered 400 `invalid_request` with an
 //   `error_description` that quotes the raw form-encoded request body among terminal control
-//   sequences, as a misbehaving server or gateway might (tests of the redaction step).
+//   sequences, as a misbehaving server or gateway might (tests of the redaction step), and the
+//   Authorization header's value when there is one (client_secret_basic).
+// - `tokenRequests` / `grants`: what reached the token endpoint and what the provider saw of each grant
+//   (grant type, scope, audience, how the client authenticated), for tests of the request's shape.
 import { generateKeyPairSync } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
@@ -28,6 +33,8 @@ import type { TestPki } from "../support/pki.js";
 export const DEFAULT_TOKEN_PATH = "/api/v1/oauth2/token";
 export const ACCOUNT_ID = "device-fleet-operator";
 export const SCOPE = "openid offline_access";
+/** Scopes of the API the client_credentials tokens are for (oidc-provider lets a client ask for any of its provider's scopes). */
+export const API_SCOPES = ["devices:read", "devices:write"] as const;
 
 export interface AuthServerOptions {
   readonly pki: TestPki;
@@ -43,8 +50,25 @@ export interface AuthServerOptions {
   readonly omitUnchangedRefreshToken?: boolean;
   /** Leave `expires_in` out of the answer. */
   readonly omitExpiresIn?: boolean;
-  /** Access token lifetime in seconds (default 3600). */
+  /** Access token lifetime in seconds (default 3600; also the client_credentials tokens'). */
   readonly accessTokenTtlSeconds?: number;
+  /**
+   * The client's registered `token_endpoint_auth_method` (default client_secret_post). oidc-provider
+   * takes either method from a client registered with one of them; this server refuses the other one
+   * (401 invalid_client), as servers that support only one method do.
+   */
+  readonly clientAuth?: "client_secret_post" | "client_secret_basic";
+}
+
+/** One grant request as the provider parsed it. */
+export interface GrantRequest {
+  readonly grantType?: string;
+  readonly scope?: string;
+  readonly audience?: string;
+  /** The Authorization header's scheme, lower-case ("basic"), when there was one. */
+  readonly authorizationScheme?: string;
+  /** The client secret came as a form field (client_secret_post). */
+  readonly clientSecretInBody: boolean;
 }
 
 /** The body of an injected failure, made from the request's form fields. */
@@ -64,6 +88,8 @@ export interface AuthServer {
   readonly tokenPath: string;
   /** Token requests that reached the server (including injected failures). */
   readonly tokenRequests: number;
+  /** The token requests the provider processed, in order. */
+  readonly grants: readonly GrantRequest[];
   /** What the provider said about each failed grant: `error: error_detail`, e.g. "invalid_grant: refresh token already used". */
   readonly grantErrors: readonly string[];
   /** Issues a grant for ACCOUNT_ID and a refresh token for it, as an authorization code exchange would. */
@@ -85,6 +111,7 @@ export interface AuthServer {
 
 export async function startAuthServer(options: AuthServerOptions): Promise<AuthServer> {
   const tokenPath = options.tokenPath ?? DEFAULT_TOKEN_PATH;
+  const clientAuth = options.clientAuth ?? "client_secret_post";
   const storage = new TestStorage((options.reuseGraceSeconds ?? 0) * 1000);
   // Listening first, so the issuer can name the port; requests are routed to the provider once it exists.
   const server: Server = createServer({ cert: options.pki.server.certPem, key: options.pki.server.keyPem });
@@ -101,8 +128,8 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
       {
         client_id: options.clientId,
         client_secret: options.clientSecret,
-        token_endpoint_auth_method: "client_secret_post",
-        grant_types: ["authorization_code", "refresh_token"],
+        token_endpoint_auth_method: clientAuth,
+        grant_types: ["authorization_code", "refresh_token", "client_credentials"],
         response_types: ["code"],
         redirect_uris: ["https://client.example.com/callback"],
         id_token_signed_response_alg: "ES256",
@@ -112,16 +139,24 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
     rotateRefreshToken: options.rotate ?? true,
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed("refresh_token"),
     findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
-    features: { devInteractions: { enabled: false } },
+    scopes: ["openid", "offline_access", ...API_SCOPES],
+    features: { devInteractions: { enabled: false }, clientCredentials: { enabled: true } },
     jwks: { keys: [{ ...signingKey, kid: "test", alg: "ES256", use: "sig" }] },
     cookies: { keys: ["token-refresher-test-cookie-key"] },
-    ttl: { AccessToken: options.accessTokenTtlSeconds ?? 3600, RefreshToken: 86_400, Grant: 86_400, IdToken: 3600 },
+    ttl: {
+      AccessToken: options.accessTokenTtlSeconds ?? 3600,
+      ClientCredentials: options.accessTokenTtlSeconds ?? 3600,
+      RefreshToken: 86_400,
+      Grant: 86_400,
+      IdToken: 3600,
+    },
   };
   const provider = new Provider(baseUrl, configuration);
 
   const state = { tokenRequests: 0, lose: 0, echo: false, fail: { count: 0, status: 503, body: serverError } };
   const lostRefreshTokens: string[] = [];
   const grantErrors: string[] = [];
+  const grants: GrantRequest[] = [];
   provider.on("grant.error", (_ctx, error: Error & { error_detail?: string }) => {
     grantErrors.push(`${error.message}: ${error.error_detail ?? ""}`);
   });
@@ -135,10 +170,11 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
     if (state.echo) {
       const chunks: Buffer[] = [];
       for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
+      const authorization = ctx.get("authorization");
       ctx.status = 400;
       ctx.body = {
         error: "invalid_request",
-        error_description: `\u001b]0;echo\u0007\u001b[2J\u001b[31mcannot parse\u001b[0m\r\n${Buffer.concat(chunks).toString("utf8")}\u202e\u0000 (request body)`,
+        error_description: `\u001b]0;echo\u0007\u001b[2J\u001b[31mcannot parse\u001b[0m\r\n${Buffer.concat(chunks).toString("utf8")}\u202e\u0000 (request body)${authorization ? ` \u001b[1m${authorization}\u001b[0m (authorization)` : ""}`,
       };
       return;
     }
@@ -152,7 +188,22 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
       ctx.body = state.fail.body(form);
       return;
     }
+    // The other method's mark (an Authorization header, or none) is refused before the provider sees the request.
+    if ((ctx.get("authorization") !== "") !== (clientAuth === "client_secret_basic")) {
+      ctx.status = 401;
+      ctx.body = { error: "invalid_client", error_description: `client authentication must use ${clientAuth}` };
+      return;
+    }
     await next();
+    const body = ((ctx as KoaContextWithOIDC).oidc?.body ?? {}) as Record<string, unknown>;
+    const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+    grants.push({
+      grantType: text(body.grant_type),
+      scope: text(body.scope),
+      audience: text(body.audience),
+      authorizationScheme: ctx.get("authorization").split(" ")[0]?.toLowerCase() || undefined,
+      clientSecretInBody: typeof body.client_secret === "string",
+    });
     if (state.lose > 0) {
       state.lose--;
       const lost = (ctx.body as Record<string, unknown> | undefined)?.refresh_token;
@@ -194,6 +245,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
       return state.tokenRequests;
     },
     grantErrors,
+    grants,
     lostRefreshTokens,
     async seedRefreshToken() {
       const client = await provider.Client.find(options.clientId);

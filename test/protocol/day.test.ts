@@ -3,13 +3,10 @@
 // front enforces Secrets Manager's quota of 100 versions per secret per 24 h (README, "Testing").
 import { afterEach, describe, expect } from "vitest";
 import { BACKOFF_STEPS_MINUTES } from "../../lambda/protocol/write-protocol.js";
-import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
 import type { AwsFront } from "../support/aws-front.js";
-import { IotFixture } from "../support/iot-fixture.js";
+import type { IotFixture } from "../support/iot-fixture.js";
+import { TICKS_PER_DAY, TICK_MS, limitExceeded, outageThenRecovery, platformCalls, runTicks, scheduledCredential } from "../support/schedule.js";
 import { test } from "./front.js";
-
-const TICK_MS = 5 * 60 * 1000;
-const TICKS_PER_DAY = (24 * 60 * 60 * 1000) / TICK_MS;
 
 let fixture: IotFixture | undefined;
 afterEach(async () => {
@@ -17,25 +14,10 @@ afterEach(async () => {
   fixture = undefined;
 });
 
-/** A credential whose token is due now, reached through `front`. */
-async function dueCredential(front: AwsFront): Promise<IotFixture> {
-  fixture = await IotFixture.start({ platform: { now: () => front.clock.now() } });
-  await fixture.seed(60);
-  fixture.platform.reset();
+async function dueCredential(front: AwsFront, options?: Parameters<typeof scheduledCredential>[1]): Promise<IotFixture> {
+  fixture = await scheduledCredential(front, options);
   return fixture;
 }
-
-/** Runs `ticks` schedule ticks, the front's clock one tick further before each. */
-async function runTicks(f: IotFixture, front: AwsFront, ticks: number): Promise<RefreshResult[]> {
-  const results: RefreshResult[] = [];
-  for (let tick = 0; tick < ticks; tick++) {
-    front.clock.advance(TICK_MS);
-    results.push(await f.run({ endpoint: front.endpoint }));
-  }
-  return results;
-}
-
-const limitExceeded = (front: AwsFront) => front.calls({ service: "secretsmanager", outcome: "LimitExceededException" }).length;
 
 describe("a failing credential backs off and writes nothing", () => {
   test("a day of a frozen app: 0 new versions, at most 30 platform calls, AppFrozen reported on every tick", async ({ front }) => {
@@ -44,7 +26,7 @@ describe("a failing credential backs off and writes nothing", () => {
     const results = await runTicks(f, front, TICKS_PER_DAY);
 
     expect(front.versionsCreated(f.config.tokenSecretId)).toBe(0);
-    expect(f.platform.calls.refresh + f.platform.calls.login).toBeLessThanOrEqual(30);
+    expect(platformCalls(f)).toBeLessThanOrEqual(30);
     expect(results.every((result) => result.outcome === "AppFrozen")).toBe(true);
     expect(f.telemetry.metric("AppFrozen").every((value) => value === 1)).toBe(true);
     // The attempts follow the documented schedule: 5, 10, 20, 40, then every 60 minutes.
@@ -71,12 +53,22 @@ describe("a failing credential backs off and writes nothing", () => {
     expect(await f.run({ endpoint: front.endpoint, force: true })).toMatchObject({ outcome: "Refreshed", reason: "refreshed" });
   });
 
+  test("a forced run that fails again starts the backoff from its first step", async ({ front }) => {
+    const f = await dueCredential(front);
+    f.platform.setFrozen(true);
+    await runTicks(f, front, 60);
+    front.clock.advance(TICK_MS);
+    expect(await f.run({ endpoint: front.endpoint, force: true })).toMatchObject({ outcome: "AppFrozen", apiCalls: 1 });
+    const [next] = await runTicks(f, front, 1);
+    expect(next).toMatchObject({ outcome: "AppFrozen", apiCalls: 1 });
+  });
+
   test("a credential rejected for a day makes at most 30 platform calls; a new client secret resets the backoff", async ({ front }) => {
     const f = await dueCredential(front);
     f.platform.setSecret("rotated-in-the-console");
     const results = await runTicks(f, front, TICKS_PER_DAY);
     expect(results.every((result) => result.outcome === "CredentialRejected")).toBe(true);
-    expect(f.platform.calls.refresh + f.platform.calls.login).toBeLessThanOrEqual(30);
+    expect(platformCalls(f)).toBeLessThanOrEqual(30);
     expect(front.versionsCreated(f.config.tokenSecretId)).toBe(0);
 
     // The operator stores the new secret: the next tick tries at once and logs in.
@@ -89,15 +81,10 @@ describe("a failing credential backs off and writes nothing", () => {
 describe("transient failures keep the normal cadence", () => {
   test("a 24-hour outage (5xx and connection errors): no LimitExceededException, and a working pair at the first tick after recovery", async ({ front }) => {
     const f = await dueCredential(front);
-    f.platform.setOutage(["serverError", "reset", "serverErrorNoBody"]);
-    const outage = await runTicks(f, front, TICKS_PER_DAY);
-    expect(outage.every((result) => result.outcome === "RefreshFailed" && result.apiCalls > 0)).toBe(true);
-    expect(front.versionsCreated(f.config.tokenSecretId)).toBe(0);
-
-    f.platform.setOutage([]);
-    const [first] = await runTicks(f, front, 1);
-    expect(first).toMatchObject({ outcome: "Refreshed" });
-    expect(await f.storedPairIsCurrent()).toBe(true);
+    const { outage, ticksToRecover } = await outageThenRecovery(f, front);
+    expect(outage.every((result) => result.outcome === "RefreshFailed" && result.apiCalls > 0 && !result.backoffUntil)).toBe(true);
+    expect(ticksToRecover).toBe(1);
+    expect(front.versionsCreated(f.config.tokenSecretId)).toBe(1);
     expect(limitExceeded(front)).toBe(0);
   }, 120_000);
 });
@@ -113,8 +100,7 @@ describe("healthy operation stays inside the version quota", () => {
   });
 
   test("a day of 20-minute tokens: never a LimitExceededException, the refresher's own budget holds", async ({ front }) => {
-    fixture = await IotFixture.start({ platform: { now: () => front.clock.now(), accessTokenTtlSeconds: 20 * 60 } });
-    const f = fixture;
+    const f = await dueCredential(front, { seeded: false, accessTokenTtlSeconds: 20 * 60 });
     const results = await runTicks(f, front, TICKS_PER_DAY);
     expect(limitExceeded(front)).toBe(0);
     expect(front.quota.used(f.config.tokenSecretId)).toBeLessThan(100);

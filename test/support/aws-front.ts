@@ -304,7 +304,9 @@ export async function startAwsFront(options: AwsFrontOptions): Promise<AwsFront>
       answerError(res, req, refused);
       return settle(record, refused.type, "front");
     }
-    const upstreamAnswer = await forward(req, requestBody).catch((error: unknown) => {
+    const emulated = EMULATED_OPERATIONS[call.operation];
+    const send = emulated && call.service === "monitoring" ? () => emulated(call, (operation, body) => forwardAs(req, operation, body)) : () => forward(req, requestBody);
+    const upstreamAnswer = await send().catch((error: unknown) => {
       if (closing.signal.aborted) res.destroy();
       else answer(res, 502, { "content-type": "text/plain" }, Buffer.from(`AWS front: upstream ${upstream.origin} failed: ${String(error)}`));
       settle(record, "failed", "front");
@@ -331,6 +333,13 @@ export async function startAwsFront(options: AwsFrontOptions): Promise<AwsFront>
       "x-amzn-requestid": randomUUID(),
     };
     answer(res, error.status, headers, Buffer.from(JSON.stringify({ __type: error.type, message: error.message })));
+  }
+
+  /** `req` sent on as another operation of the same JSON service, with `body` (moto checks no signatures). */
+  function forwardAs(req: IncomingMessage, operation: string, body: unknown): Promise<UpstreamAnswer> {
+    const target = String(req.headers["x-amz-target"] ?? "");
+    const headers = { ...req.headers, "x-amz-target": `${target.slice(0, target.indexOf(".") + 1)}${operation}` } as IncomingHttpHeaders;
+    return forward({ ...req, headers } as IncomingMessage, Buffer.from(JSON.stringify(body)));
   }
 
   function forward(req: IncomingMessage, body: Buffer): Promise<UpstreamAnswer> {
@@ -395,6 +404,36 @@ export async function startAwsFront(options: AwsFrontOptions): Promise<AwsFront>
       await closed;
     },
   };
+}
+
+type Forward = (operation: string, body: unknown) => Promise<UpstreamAnswer>;
+
+/**
+ * Operations moto does not implement, built from ones it does. CloudWatch `DisableAlarmActions` and
+ * `EnableAlarmActions` (used by `token-refresher pause` and `resume`): each alarm is read and put
+ * back with `ActionsEnabled` switched, which is what the real operations change.
+ */
+const EMULATED_OPERATIONS: Readonly<Record<string, (call: ParsedCall, send: Forward) => Promise<UpstreamAnswer>>> = {
+  DisableAlarmActions: (call, send) => switchAlarmActions(call, send, false),
+  EnableAlarmActions: (call, send) => switchAlarmActions(call, send, true),
+};
+
+const ALARM_FIELDS = [
+  "AlarmName", "AlarmDescription", "OKActions", "AlarmActions", "InsufficientDataActions", "MetricName", "Namespace", "Statistic",
+  "ExtendedStatistic", "Dimensions", "Period", "Unit", "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator",
+  "TreatMissingData", "EvaluateLowSampleCountPercentile", "Metrics", "ThresholdMetricId",
+] as const;
+
+async function switchAlarmActions(call: ParsedCall, send: Forward, enabled: boolean): Promise<UpstreamAnswer> {
+  const described = await send("DescribeAlarms", { AlarmNames: call.body?.AlarmNames ?? [] });
+  if (described.status >= 300) return described;
+  const alarms = (parseJson(described.body)?.MetricAlarms ?? []) as Record<string, unknown>[];
+  for (const alarm of alarms) {
+    const fields = Object.fromEntries(ALARM_FIELDS.filter((field) => alarm[field] !== undefined).map((field) => [field, alarm[field]]));
+    const put = await send("PutMetricAlarm", { ...fields, ActionsEnabled: enabled });
+    if (put.status >= 300) return put;
+  }
+  return { status: 200, headers: { "content-type": "application/x-amz-json-1.0" }, body: Buffer.from("{}") };
 }
 
 /** The headers that describe the message itself, for passing it on. */

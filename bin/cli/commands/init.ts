@@ -267,7 +267,7 @@ async function writeDocument(config: RefresherConfig, io: CliIo, secrets: Secret
         throw new CliError("the token secret changed while init was writing it (a refresh ran)", EXIT.failed, "check with token-refresher status, then run init again");
       }
       const at = clients.clock.now();
-      record = { attempt: { outcome: "Refreshed", reason: "operator-write", at }, permanent: false, createdVersionAt: at };
+      record = { attempt: { outcome: "Refreshed", reason: "operator-write", at }, permanent: false, createdVersionsAt: [at] };
     } finally {
       await protocol.release(lease, state, record);
     }

@@ -31,6 +31,9 @@ export interface TokenStatus {
   readonly failureStreak?: number;
   readonly nextAttemptAt?: string;
   readonly lastAttempt?: { readonly outcome: string; readonly reason: string; readonly at: string; readonly errorCode?: string };
+  readonly paused?: { readonly since: string; readonly by: string };
+  readonly refreshTokenExpiresAt?: string;
+  readonly refreshTokenTtlSeconds?: number;
 }
 
 export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
@@ -73,7 +76,7 @@ export function describe(
   const ttl = seconds(doc.expiresAt, 1);
   const state = !doc.accessToken || ttl === undefined ? "empty" : ttl <= 0 ? "expired" : ttl <= window ? "due" : "valid";
   const iso = (epochMs: number) => new Date(epochMs).toISOString();
-  const { leaseOwner, leaseUntil, failureStreak, nextAttemptAt, lastAttempt } = credentialState ?? {};
+  const { leaseOwner, leaseUntil, failureStreak, nextAttemptAt, lastAttempt, paused } = credentialState ?? {};
   return {
     ...(credential && { credential }),
     tokenSecretArn: current.arn,
@@ -92,6 +95,8 @@ export function describe(
     ...(pending && { pendingVersionId: pending.versionId }),
     ...(failureStreak !== undefined && { failureStreak }),
     ...(nextAttemptAt !== undefined && nextAttemptAt > now && { nextAttemptAt: iso(nextAttemptAt) }),
+    ...(doc.refreshTokenExpiresAt && { refreshTokenExpiresAt: doc.refreshTokenExpiresAt, refreshTokenTtlSeconds: seconds(doc.refreshTokenExpiresAt, 1) }),
+    ...(paused && { paused: { since: iso(paused.at), by: paused.by } }),
     ...(lastAttempt && {
       lastAttempt: { outcome: lastAttempt.outcome, reason: lastAttempt.reason, at: iso(lastAttempt.at), ...(lastAttempt.errorCode && { errorCode: lastAttempt.errorCode }) },
     }),
@@ -128,6 +133,11 @@ function render(status: TokenStatus): string {
   } else {
     rows.push(["lease", status.failureStreak === undefined ? "unknown (set STATE_TABLE_NAME and CREDENTIAL_NAME, or pass --function)" : "none"]);
   }
+  if (status.refreshTokenExpiresAt) {
+    const left = status.refreshTokenTtlSeconds ?? 0;
+    rows.push(["refresh until", `${status.refreshTokenExpiresAt} (the refresh token's own expiry${left > 0 ? `, in ${formatDuration(left)}` : ", PASSED"})`]);
+  }
+  if (status.paused) rows.push(["paused", `since ${status.paused.since} by ${status.paused.by} (resume with: token-refresher resume)`]);
   if (status.lastAttempt) {
     const { outcome, reason, at, errorCode } = status.lastAttempt;
     rows.push(["last attempt", `${outcome} (${reason}${errorCode ? `, code ${errorCode}` : ""}) at ${at}`]);

@@ -1,0 +1,90 @@
+// token-refresher pause / resume against moto: the schedule rule's state, the alarms' actions, the
+// pause record in the state table, and the refresh that resume runs when the token is due.
+import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
+import { DescribeRuleCommand, EventBridgeClient, PutRuleCommand } from "@aws-sdk/client-eventbridge";
+import { afterEach, describe, expect, it } from "vitest";
+import { uniqueName } from "../support/aws.js";
+import { IotFixture } from "../support/iot-fixture.js";
+import { lambdaEnvironment } from "../support/refresher.js";
+import { runCli } from "./run-cli.js";
+
+let fixture: IotFixture | undefined;
+afterEach(async () => {
+  await fixture?.close();
+  fixture = undefined;
+});
+
+/** A credential as the stack deploys it: a due pair, its schedule rule and two of its alarms. */
+async function deployed() {
+  fixture = await IotFixture.start();
+  await fixture.seed(60);
+  fixture.platform.reset();
+  const ruleName = uniqueName("schedule");
+  await new EventBridgeClient({}).send(new PutRuleCommand({ Name: ruleName, ScheduleExpression: "rate(5 minutes)", State: "ENABLED" }));
+  const alarmNames = [uniqueName("CredentialRejected"), uniqueName("AccessTokenTtl")];
+  for (const name of alarmNames) {
+    await new CloudWatchClient({}).send(
+      new PutMetricAlarmCommand({
+        AlarmName: name,
+        Namespace: "TokenRefresher",
+        MetricName: "CredentialRejected",
+        Statistic: "Maximum",
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+        AlarmActions: ["arn:aws:sns:us-east-1:123456789012:on-call"],
+      }),
+    );
+  }
+  const env = { ...lambdaEnvironment(fixture.config), SCHEDULE_RULE_NAME: ruleName, ALARM_NAMES: alarmNames.join(",") };
+  return { f: fixture, env, ruleName, alarmNames };
+}
+
+const ruleState = async (name: string) => (await new EventBridgeClient({}).send(new DescribeRuleCommand({ Name: name }))).State;
+const actionsEnabled = async (names: readonly string[]) =>
+  ((await new CloudWatchClient({}).send(new DescribeAlarmsCommand({ AlarmNames: [...names] }))).MetricAlarms ?? []).map((alarm) => alarm.ActionsEnabled);
+
+describe("pause and resume", () => {
+  it("pause disables the rule and the alarm actions and records who paused; runs skip until resume, which refreshes at once", async () => {
+    const { f, env, ruleName, alarmNames } = await deployed();
+    const paused = await runCli(["pause"], { env });
+    expect([paused.code, paused.stderr]).toEqual([0, ""]);
+    expect(await ruleState(ruleName)).toBe("DISABLED");
+    expect(await actionsEnabled(alarmNames)).toEqual([false, false]);
+
+    const status = await runCli(["status", "--json"], { env });
+    const shown = JSON.parse(status.stdout) as { paused?: { since: string; by: string } };
+    expect(shown.paused?.by).toMatch(/^arn:aws:(iam|sts)::\d{12}:/);
+    expect(Math.abs(Date.parse(shown.paused!.since) - Date.now())).toBeLessThan(10_000);
+    expect((await runCli(["status"], { env })).stdout).toMatch(/paused +since \S+Z by arn:aws:/);
+
+    const skipped = await runCli(["refresh", "--json"], { env });
+    expect(JSON.parse(skipped.stdout)).toMatchObject({ outcome: "Skipped", reason: "paused", apiCalls: 0 });
+    expect(f.platform.calls.total).toBe(0);
+
+    const resumed = await runCli(["resume"], { env });
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain("resumed");
+    expect(resumed.stdout).toContain("Refreshed (refreshed)");
+    expect(await ruleState(ruleName)).toBe("ENABLED");
+    expect(await actionsEnabled(alarmNames)).toEqual([true, true]);
+    expect(await f.storedPairIsCurrent()).toBe(true);
+    expect(JSON.parse((await runCli(["status", "--json"], { env })).stdout)).not.toHaveProperty("paused");
+  });
+
+  it("a forced run still refreshes a paused credential", async () => {
+    const { f, env } = await deployed();
+    expect((await runCli(["pause"], { env })).code).toBe(0);
+    const forced = await runCli(["refresh", "--force", "--json"], { env });
+    expect(JSON.parse(forced.stdout)).toMatchObject({ outcome: "Refreshed" });
+    expect(await f.storedPairIsCurrent()).toBe(true);
+  });
+
+  it("names what is missing when the function carries no schedule rule", async () => {
+    const { env } = await deployed();
+    const run = await runCli(["pause"], { env: { ...env, SCHEDULE_RULE_NAME: "" } });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("SCHEDULE_RULE_NAME is not set");
+  });
+});
