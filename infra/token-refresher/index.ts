@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, SecretValue, Stack } from "aws-cdk-lib";
+import { Annotations, Duration, Lazy, RemovalPolicy, SecretValue, Stack, Token } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
@@ -95,6 +95,10 @@ export class TokenRefresher extends Construct {
   private readonly accessTokenTtlThreshold?: Duration;
   /** The RefreshTokenTtl alarm's threshold, drawn on the dashboard. */
   private readonly refreshTokenTtlThreshold?: Duration;
+  /** Operators {@link grantOperate} lets through the created secrets' resource policies, besides `operatorPrincipalArns`. */
+  private readonly grantedOperatorArns: string[] = [];
+  /** Whether the construct created a secret, and with it a resource policy that lists the operators. */
+  private readonly restrictsSecrets: boolean;
 
   constructor(scope: Construct, id: string, props: TokenRefresherProps) {
     super(scope, id);
@@ -117,6 +121,7 @@ export class TokenRefresher extends Construct {
     this.role = this.createRole(props);
     this.function = this.createFunction(props, settings);
     this.scheduleRule = this.createSchedule(settings);
+    this.restrictsSecrets = !props.clientSecret || !props.tokenSecret;
     this.restrictCreatedSecrets(props, settings);
 
     this.alarmTopic = this.alarmTopicFor(props);
@@ -146,11 +151,13 @@ export class TokenRefresher extends Construct {
 
   /**
    * What an operator needs to run the CLI on this credential (README, "Permissions"): `status`,
-   * `refresh`, `init` (on the existing secrets), `pause` and `resume`, with `--function`. Identity
-   * policy only: where the construct created the secrets, their resource policies also need the
-   * operator in `operatorPrincipalArns` (README, "Security model").
+   * `refresh`, `init` (on the existing secrets), `pause` and `resume`, with `--function`, in the
+   * grantee's own policy. A role or user whose ARN this stack can reference (same stack, or a literal
+   * ARN) is also let through the resource policies of the secrets the construct created; any other
+   * must be listed in `operatorPrincipalArns` (a warning says so) (README, "Security model").
    */
   grantOperate(grantee: iam.IGrantable): iam.Grant {
+    this.exemptOperator(grantee.grantPrincipal);
     return grantOperateCredential(grantee, {
       credentialName: this.credentialName,
       clientSecret: this.clientSecret,
@@ -339,9 +346,29 @@ export class TokenRefresher extends Construct {
 
   /** Resource policies on the secrets this construct created (an imported secret keeps its own). */
   private restrictCreatedSecrets(props: TokenRefresherProps, settings: Settings): void {
-    const exempt = exemptPrincipalArns(this.role, settings.operatorPrincipalArns);
+    const listed = exemptPrincipalArns(this.role, settings.operatorPrincipalArns);
+    // Lazy: grantOperate adds operators after the constructor.
+    const exempt = Lazy.list({ produce: () => [...new Set([...listed, ...this.grantedOperatorArns])] });
     if (!props.clientSecret) restrictClientSecret(this.clientSecret as secretsmanager.Secret, exempt);
     if (!props.tokenSecret) restrictTokenSecret(this.tokenSecret as secretsmanager.Secret, exempt);
+  }
+
+  /**
+   * Adds an operator to the created secrets' resource policies. Only an ARN this stack can hold: a
+   * reference to a role in another stack would make this stack depend on that one, which already
+   * depends on this one through the grant.
+   */
+  private exemptOperator(principal: iam.IPrincipal): void {
+    if (!this.restrictsSecrets) return;
+    const arn = principalArn(principal);
+    if (arn !== undefined && (!Token.isUnresolved(arn) || (Construct.isConstruct(principal) && Stack.of(principal) === Stack.of(this)))) {
+      this.grantedOperatorArns.push(arn);
+      return;
+    }
+    Annotations.of(this).addWarningV2(
+      "token-refresher:operatorNotListed",
+      "grantOperate: the grantee is not a role or user of this stack, so the resource policies of the secrets this TokenRefresher created do not let it through: list its ARN in operatorPrincipalArns",
+    );
   }
 
   private alarmTopicFor(props: TokenRefresherProps): sns.ITopic | undefined {
@@ -393,6 +420,13 @@ export class TokenRefresher extends Construct {
       alarms: this.alarms,
     };
   }
+}
+
+/** The ARN `aws:PrincipalArn` carries for a role or a user; undefined for other principals. */
+function principalArn(principal: iam.IPrincipal): string | undefined {
+  if ("roleArn" in principal && typeof principal.roleArn === "string") return principal.roleArn;
+  if ("userArn" in principal && typeof principal.userArn === "string") return principal.userArn;
+  return undefined;
 }
 
 /** The client secret's initial content: the dialect's fields, empty, for the operator to fill. */

@@ -145,7 +145,8 @@ function denyAllBut(sid: string, actions: string[], exempt: readonly string[]): 
     principals: [new iam.AnyPrincipal()],
     actions,
     resources: ["*"],
-    conditions: { ArnNotLike: { "aws:PrincipalArn": [...exempt] } },
+    // As given: `exempt` may be a lazy list, which must stay the list's only element.
+    conditions: { ArnNotLike: { "aws:PrincipalArn": exempt } },
   });
 }
 

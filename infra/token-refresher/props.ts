@@ -7,9 +7,12 @@ import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sns from "aws-cdk-lib/aws-sns";
-import { DEPLOYMENT_LIMITS, type DialectName } from "../../lambda/settings.js";
+import { DEPLOYMENT_LIMITS, type DialectName, type OAuth2ClientAuth } from "../../lambda/settings.js";
 
-/** Token API dialect: Huawei IoT northbound (`iot`) or an OAuth2 `refresh_token` grant (`oauth2`). */
+/**
+ * Token API dialect: Huawei IoT northbound (`iot`), an OAuth2 `refresh_token` grant (`oauth2`), or an
+ * OAuth2 `client_credentials` grant (`client_credentials`: service-to-service tokens, no refresh token).
+ */
 export type TokenDialect = DialectName;
 
 /**
@@ -75,7 +78,8 @@ export interface AccessTokenTtlAlarmOptions extends RefresherAlarmOptions {
 /**
  * The `RefreshTokenTtl` alarm: fires when the refresh token's known expiry comes near. Credentials
  * whose refresh token has no known lifetime (an OAuth2 server without `refresh_token_expires_in`)
- * report nothing, which does not alarm.
+ * report nothing, which does not alarm. Not created for the `client_credentials` dialect, which has no
+ * refresh token (setting it there is an error, except `enabled: false`).
  */
 export interface RefreshTokenTtlAlarmOptions extends RefresherAlarmOptions {
   /**
@@ -85,7 +89,7 @@ export interface RefreshTokenTtlAlarmOptions extends RefresherAlarmOptions {
   readonly threshold?: Duration;
 }
 
-/** Per-alarm settings; every alarm exists unless switched off with `enabled: false`. */
+/** Per-alarm settings; every alarm exists unless switched off with `enabled: false` (or, for `refreshTokenTtl`, the dialect has no refresh token). */
 export interface TokenRefresherAlarms {
   /** Pages on the first run whose credential the platform rejected. */
   readonly credentialRejected?: CountAlarmOptions;
@@ -128,16 +132,43 @@ export interface TokenRefresherProps {
   readonly endpointUrl: string;
 
   /**
-   * OAuth2 token path (or absolute URL) resolved against `endpointUrl`. Only for the `oauth2` dialect.
+   * OAuth2 token path (or absolute URL) resolved against `endpointUrl`. Only for the `oauth2` and
+   * `client_credentials` dialects.
    * @default "/api/v1/oauth2/token" (the handler's default)
    */
   readonly oauth2TokenPath?: string;
 
   /**
-   * Lifetime assumed when an OAuth2 token answer has no `expires_in`. Only for the `oauth2` dialect.
+   * Lifetime assumed when an OAuth2 token answer has no `expires_in`. Only for the `oauth2` and
+   * `client_credentials` dialects.
    * @default Duration.hours(1) (the handler's default)
    */
   readonly oauth2DefaultExpiresIn?: Duration;
+
+  /**
+   * How the client authenticates at the token endpoint (`OAUTH2_CLIENT_AUTH`): the form fields
+   * `client_id`/`client_secret` (`client_secret_post`) or HTTP Basic (`client_secret_basic`, RFC 6749
+   * §2.3.1). Only for the `oauth2` and `client_credentials` dialects; the client secret's `clientAuth`
+   * field overrides it at run time.
+   * @default - unset: the client secret's `clientAuth`, else "client_secret_post"
+   */
+  readonly oauth2ClientAuth?: OAuth2ClientAuth;
+
+  /**
+   * `scope` sent with every grant (`OAUTH2_SCOPE`): space-separated scope tokens, at most 1 024
+   * characters. Only for the `oauth2` and `client_credentials` dialects; the client secret's `scope`
+   * field overrides it at run time.
+   * @default - unset: the client secret's `scope`, else none is sent
+   */
+  readonly oauth2Scope?: string;
+
+  /**
+   * `audience` sent with every grant (`OAUTH2_AUDIENCE`), e.g. the API's identifier URL; visible
+   * ASCII without spaces, at most 1 024 characters. Only for the `oauth2` and `client_credentials`
+   * dialects; the client secret's `audience` field overrides it at run time.
+   * @default - unset: the client secret's `audience`, else none is sent
+   */
+  readonly oauth2Audience?: string;
 
   /**
    * When the refresher runs. A run that finds the token not yet due only reports its remaining
@@ -199,7 +230,7 @@ export interface TokenRefresherProps {
    * roles `arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_*`)
    * that may, besides the refresher's role, read the client secret and write the token secret the
    * construct creates. Matched with `aws:PrincipalArn`, so a role's sessions count as the role.
-   * List the administrators who run the CLI's `check`, `init` and `refresh` (README, "Security model").
+   * List the administrators who run the CLI's `check`, `init`, `refresh` and `resume` (README, "Security model"); `grantOperate` adds a role of this stack by itself.
    * @default - none: only the refresher (and the stack's CloudFormation execution role) pass
    */
   readonly operatorPrincipalArns?: string[];

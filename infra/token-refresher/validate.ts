@@ -2,7 +2,18 @@ import { Duration, Stack, Token } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { DEFAULT_DIALECT, DEFAULT_METRICS_NAMESPACE, DEPLOYMENT_LIMITS, DIALECTS, HANDLER_LIMITS, WRITE_GRACE_MS } from "../../lambda/settings.js";
+import {
+  DEFAULT_DIALECT,
+  DEFAULT_METRICS_NAMESPACE,
+  DEPLOYMENT_LIMITS,
+  DIALECTS,
+  HANDLER_LIMITS,
+  OAUTH2_DIALECTS,
+  WRITE_GRACE_MS,
+  checkOAuth2Options,
+  usesRefreshToken,
+  type OAuth2Options,
+} from "../../lambda/settings.js";
 import { ALARM_DEFAULTS, type AlarmKind } from "./alarms.js";
 import {
   DEFAULT_ACCESS_TOKEN_TTL_THRESHOLD,
@@ -47,6 +58,8 @@ export interface Settings {
   readonly lease: Duration;
   readonly httpTimeout: Duration;
   readonly defaultExpiresIn: Duration;
+  /** The OAuth2 client authentication, scope and audience that are set (OAuth2 dialects only). */
+  readonly oauth2: OAuth2Options;
   readonly metricsNamespace: string;
   readonly memorySize: number;
   readonly reservedConcurrency: number | undefined;
@@ -78,13 +91,19 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
   if (!DIALECTS.includes(dialect)) fail("dialect", `must be one of ${DIALECTS.join(", ")}, got ${JSON.stringify(dialect)}`);
 
   checkEndpointUrl(props.endpointUrl, fail);
-  if (props.oauth2TokenPath !== undefined) {
-    if (dialect !== "oauth2") fail("oauth2TokenPath", `is only used by the oauth2 dialect (dialect is ${dialect})`);
-    if (!/^(\/|https:\/\/)\S*$/.test(props.oauth2TokenPath)) fail("oauth2TokenPath", `must be a path starting with "/" or an https URL, got ${JSON.stringify(props.oauth2TokenPath)}`);
+  for (const prop of OAUTH2_PROPS) {
+    if (props[prop] !== undefined && !OAUTH2_DIALECTS.includes(dialect)) fail(prop, `is only used by the oauth2 and client_credentials dialects (dialect is ${dialect})`);
   }
-  if (props.oauth2DefaultExpiresIn !== undefined && dialect !== "oauth2") {
-    fail("oauth2DefaultExpiresIn", `is only used by the oauth2 dialect (dialect is ${dialect})`);
+  if (props.oauth2TokenPath !== undefined && !/^(\/|https:\/\/)\S*$/.test(props.oauth2TokenPath)) {
+    fail("oauth2TokenPath", `must be a path starting with "/" or an https URL, got ${JSON.stringify(props.oauth2TokenPath)}`);
   }
+  for (const prop of OAUTH2_OPTION_PROPS_LIST) {
+    const value = props[prop] as unknown;
+    if (value !== undefined && (typeof value !== "string" || Token.isUnresolved(value))) fail(prop, `must be a string known at synth, not a token, got ${JSON.stringify(value)}`);
+  }
+  const oauth2 = checkOAuth2Options({ clientAuth: props.oauth2ClientAuth, scope: props.oauth2Scope, audience: props.oauth2Audience }, (option, problem) =>
+    fail(OAUTH2_OPTION_PROPS[option], problem),
+  );
   const expiresLimit = HANDLER_LIMITS.DEFAULT_EXPIRES_IN_SECONDS;
   const defaultExpiresIn = props.oauth2DefaultExpiresIn ?? Duration.seconds(expiresLimit.default);
   const expiresS = seconds("oauth2DefaultExpiresIn", defaultExpiresIn);
@@ -200,6 +219,7 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
     lease,
     httpTimeout,
     defaultExpiresIn,
+    oauth2,
     metricsNamespace,
     memorySize,
     reservedConcurrency: reserved,
@@ -211,6 +231,15 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
 }
 
 type Fail = (prop: string, problem: string) => never;
+
+/** The prop that sets each OAuth2 option. */
+const OAUTH2_OPTION_PROPS = { clientAuth: "oauth2ClientAuth", scope: "oauth2Scope", audience: "oauth2Audience" } as const satisfies Record<
+  keyof OAuth2Options,
+  keyof TokenRefresherProps
+>;
+const OAUTH2_OPTION_PROPS_LIST = Object.values(OAUTH2_OPTION_PROPS);
+/** The props only the OAuth2 dialects use. */
+const OAUTH2_PROPS = ["oauth2TokenPath", "oauth2DefaultExpiresIn", ...OAUTH2_OPTION_PROPS_LIST] as const;
 
 function checkEndpointUrl(value: unknown, fail: Fail): void {
   if (typeof value !== "string" || value === "") return fail("endpointUrl", "is required");

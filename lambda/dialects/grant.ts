@@ -54,6 +54,20 @@ export class GrantReader {
 }
 
 /** A typed client's answer (IotAuthResult, OAuth2TokenResult, OAuth2AccessTokenResult) as the workflow's TokenGrant. */
-export function toTokenGrant(result: { accessToken: string; refreshToken?: string; tokenType: string; scope?: string; expiresIn: number }): TokenGrant {
-  return { accessToken: result.accessToken, refreshToken: result.refreshToken, tokenType: result.tokenType, scope: result.scope, expiresInSeconds: result.expiresIn };
+export function toTokenGrant(result: {
+  accessToken: string;
+  refreshToken?: string;
+  tokenType: string;
+  scope?: string;
+  expiresIn: number;
+  refreshTokenExpiresIn?: number;
+}): TokenGrant {
+  return {
+    accessToken: result.accessToken,
+    refreshToken: result.refreshToken,
+    tokenType: result.tokenType,
+    scope: result.scope,
+    expiresInSeconds: result.expiresIn,
+    ...(result.refreshTokenExpiresIn !== undefined && { refreshTokenExpiresInSeconds: result.refreshTokenExpiresIn }),
+  };
 }

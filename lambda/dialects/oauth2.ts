@@ -27,8 +27,8 @@ export function createOAuth2Dialect(config: OAuth2DialectConfig, clientSecret: S
 
 /**
  * OAuth2 `client_credentials` grant (service-to-service tokens, no refresh token): the workflow
- * bootstraps every token, as it logs in for IoT; a refresh token stored by hand is not needed and
- * the same grant answers.
+ * bootstraps every token, as it logs in for IoT. `refresh` makes the same grant, so a refresh token
+ * someone stored by hand is ignored rather than sent.
  */
 export function createClientCredentialsDialect(config: OAuth2DialectConfig, clientSecret: SecretObject): TokenDialect {
   const client = oauth2Client(config, clientSecret);

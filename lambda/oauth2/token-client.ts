@@ -28,6 +28,8 @@ export interface OAuth2AccessTokenResult {
 export interface OAuth2TokenResult extends OAuth2AccessTokenResult {
   /** The new refresh token, or the one sent when the server did not rotate it (it stays valid, RFC 6749 §6). */
   readonly refreshToken: string;
+  /** The refresh token's lifetime in seconds, when the server says (`refresh_token_expires_in`, an extension some servers send). */
+  readonly refreshTokenExpiresIn?: number;
 }
 
 /** The client's credentials and TLS material, with the client secret's field names (README, "Secrets"). */
@@ -165,6 +167,7 @@ export function readTokenResponse(json: unknown, previousRefreshToken: string, d
   return {
     ...readAccessTokenResponse(grant, defaultExpiresIn),
     refreshToken: grant.has("refresh_token") ? grant.token("refresh_token") : previousRefreshToken,
+    ...(grant.has("refresh_token_expires_in") && { refreshTokenExpiresIn: grant.seconds("refresh_token_expires_in") }),
   };
 }
 

@@ -163,14 +163,18 @@ export class StateTable {
     }
   }
 
-  /** Records (or, with undefined, clears) an operator's pause; leaves the lease and the failure state alone. */
-  async setPaused(pause: Pause | undefined): Promise<void> {
+  /**
+   * Records (or, with undefined, clears) an operator's pause; leaves the lease and the failure state
+   * alone. A paused item has no TTL, so a long pause is not forgotten; resuming sets it again.
+   */
+  async setPaused(pause: Pause | undefined, now: number): Promise<void> {
     await this.dynamodb.send(
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: this.key(),
-        UpdateExpression: pause ? "SET pausedBy = :by, pausedAt = :at" : "REMOVE pausedBy, pausedAt",
-        ...(pause && { ExpressionAttributeValues: { ":by": { S: pause.by }, ":at": num(pause.at) } }),
+        UpdateExpression: pause ? "SET pausedBy = :by, pausedAt = :at REMOVE #ttl" : "SET #ttl = :ttl REMOVE pausedBy, pausedAt",
+        ExpressionAttributeNames: { "#ttl": STATE_TTL_ATTRIBUTE },
+        ExpressionAttributeValues: pause ? { ":by": { S: pause.by }, ":at": num(pause.at) } : { ":ttl": num(Math.floor(now / 1000) + STALE_ITEM_SECONDS) },
       }),
     );
   }

@@ -1,6 +1,7 @@
 // token-refresher pause / resume against moto: the schedule rule's state, the alarms' actions, the
 // pause record in the state table, and the refresh that resume runs when the token is due.
 import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { DescribeRuleCommand, EventBridgeClient, PutRuleCommand } from "@aws-sdk/client-eventbridge";
 import { afterEach, describe, expect, it } from "vitest";
 import { uniqueName } from "../support/aws.js";
@@ -41,6 +42,8 @@ async function deployed() {
   return { f: fixture, env, ruleName, alarmNames };
 }
 
+const stateItem = async (f: IotFixture) =>
+  (await new DynamoDBClient({}).send(new GetItemCommand({ TableName: f.config.stateTableName, Key: { credential: { S: f.config.credentialName } }, ConsistentRead: true }))).Item;
 const ruleState = async (name: string) => (await new EventBridgeClient({}).send(new DescribeRuleCommand({ Name: name }))).State;
 const actionsEnabled = async (names: readonly string[]) =>
   ((await new CloudWatchClient({}).send(new DescribeAlarmsCommand({ AlarmNames: [...names] }))).MetricAlarms ?? []).map((alarm) => alarm.ActionsEnabled);
@@ -59,6 +62,9 @@ describe("pause and resume", () => {
     expect(Math.abs(Date.parse(shown.paused!.since) - Date.now())).toBeLessThan(10_000);
     expect((await runCli(["status"], { env })).stdout).toMatch(/paused +since \S+Z by arn:aws:/);
 
+    // A pause outlives the state table's TTL for stale items: the paused item has none.
+    expect(await stateItem(f)).not.toHaveProperty("ttl");
+
     const skipped = await runCli(["refresh", "--json"], { env });
     expect(JSON.parse(skipped.stdout)).toMatchObject({ outcome: "Skipped", reason: "paused", apiCalls: 0 });
     expect(f.platform.calls.total).toBe(0);
@@ -71,6 +77,7 @@ describe("pause and resume", () => {
     expect(await actionsEnabled(alarmNames)).toEqual([true, true]);
     expect(await f.storedPairIsCurrent()).toBe(true);
     expect(JSON.parse((await runCli(["status", "--json"], { env })).stdout)).not.toHaveProperty("paused");
+    expect(await stateItem(f)).toHaveProperty("ttl");
   });
 
   it("a forced run still refreshes a paused credential", async () => {

@@ -7,6 +7,7 @@ import { Duration } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
@@ -43,12 +44,12 @@ describe("cfn-lint", () => {
       const config = parseAppConfig({ credentials: [{ name: "example-iot", endpointUrl: "https://iot.example.com:8743" }] }, "test");
       const defaultStack = new TokenRefresherStack(app, "Default", { config });
       // Everything at once: two dialects, CMK, imported secrets, operators, e-mail, custom schedule,
-      // VPC placement, a dashboard, tuned alarms, alarm actions other than SNS.
+      // VPC placement, a dashboard, tuned alarms, alarm actions other than SNS, an operator of both.
       const stack = newStack(app, "Everything");
       const key = new kms.Key(stack, "Key", { enableKeyRotation: true });
       // An existing VPC (a new one would bring CDK's own findings: dummy AZs without lookups, its custom resource).
       const vpc = ec2.Vpc.fromVpcAttributes(stack, "Vpc", { vpcId: "vpc-0123456789abcdef0", availabilityZones: ["eu-west-1a", "eu-west-1b"], privateSubnetIds: ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"] });
-      new TokenRefresher(stack, "Iot", {
+      const iot = new TokenRefresher(stack, "Iot", {
         credentialName: "iot",
         endpointUrl: "https://iot.example.com:8743",
         encryptionKey: key,
@@ -57,9 +58,9 @@ describe("cfn-lint", () => {
         vpc,
         dashboard: true,
         reservedConcurrency: 1,
-        alarms: { appFrozen: { enabled: false }, refreshFailed: { evaluationPeriods: 3, datapointsToAlarm: 2 } },
+        alarms: { appFrozen: { enabled: false }, refreshFailed: { evaluationPeriods: 3, datapointsToAlarm: 2 }, refreshTokenTtl: { threshold: Duration.days(7) } },
       });
-      new TokenRefresher(stack, "OAuth", {
+      const oauth = new TokenRefresher(stack, "OAuth", {
         credentialName: "oauth",
         dialect: "oauth2",
         endpointUrl: "https://auth.example.com",
@@ -69,6 +70,9 @@ describe("cfn-lint", () => {
         clientSecret: secretsmanager.Secret.fromSecretNameV2(stack, "Client", "oauth/client"),
         tokenSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, "Token", `arn:aws:secretsmanager:${ENV.region}:${ENV.account}:secret:oauth/token-AbCdEf`),
       });
+      const operator = new iam.Role(stack, "Operator", { assumedBy: new iam.AccountRootPrincipal() });
+      iot.grantOperate(operator);
+      oauth.grantOperate(operator);
       const files = [defaultStack, stack].map((s) => {
         const file = join(dir, `${s.stackName}.template.json`);
         writeFileSync(file, JSON.stringify(Template.fromStack(s).toJSON(), null, 1));

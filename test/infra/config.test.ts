@@ -65,7 +65,7 @@ describe("parseAppConfig", () => {
       alarmEmail: "nobody",
       credentials: [
         { name: "a b", endpointUrl: "https://x.example.com", dialect: "soap" },
-        { ...IOT, memorySize: 100, logRetentionDays: 42, reservedConcurrency: -1, endpointURL: "https://typo" },
+        { ...IOT, memorySize: 100, logRetentionDays: 42, reservedConcurrency: -1, endpointURL: "https://typo", refreshTokenTtlThresholdHours: 0 },
         { ...IOT, clientSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:plain", kmsKeyArn: "alias/foo" },
       ],
     });
@@ -78,13 +78,14 @@ describe("parseAppConfig", () => {
         "credentials[1].memorySize must be a whole number of MB from 128 to 10240, got 100",
         expect.stringMatching(/^credentials\[1\]\.logRetentionDays must be one of 1, 3, 5/),
         "credentials[1].reservedConcurrency must be a whole number from 0 to 1000, got -1",
+        "credentials[1].refreshTokenTtlThresholdHours must be a whole number of hours from 1 to 8760, got 0",
         expect.stringMatching(/^credentials\[1\]\.endpointURL is not a known field/),
         expect.stringMatching(/^credentials\[2\]\.clientSecretArn must be a complete Secrets Manager secret ARN/),
         expect.stringMatching(/^credentials\[2\]\.kmsKeyArn must be a KMS key ARN/),
         'credentials[2].name "plant-a" duplicates credentials[1].name',
       ]),
     );
-    expect(problems).toHaveLength(11);
+    expect(problems).toHaveLength(12);
   });
 
   it("checks fields against each other, naming where each was set", () => {
@@ -177,7 +178,7 @@ describe("TokenRefresherStack", () => {
     template.resourceCountIs("AWS::SNS::Topic", 1);
     template.resourceCountIs("AWS::SNS::Subscription", 1);
     template.resourceCountIs("AWS::Lambda::Function", 2);
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 16);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 18);
     template.resourceCountIs("AWS::DynamoDB::Table", 1); // one state table for the stack
     const topicId = Object.keys(template.findResources("AWS::SNS::Topic"))[0]!;
     for (const [, alarm] of resources(template, "AWS::CloudWatch::Alarm")) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
@@ -207,6 +208,7 @@ describe("TokenRefresherStack", () => {
           scheduleMinutes: 2,
           refreshWindowMinutes: 10,
           accessTokenTtlThresholdMinutes: 5,
+          refreshTokenTtlThresholdHours: 24,
           timeoutSeconds: 60,
         },
       ],
@@ -240,6 +242,8 @@ describe("TokenRefresherStack", () => {
       Condition: { StringEquals: { "kms:EncryptionContext:SecretARN": clientArn } },
     });
     for (const [, alarm] of resources(template, "AWS::CloudWatch::Alarm")) expect(alarm.AlarmActions).toEqual([topicArn]);
+    const thresholds = new Map(resources(template, "AWS::CloudWatch::Alarm").map(([, alarm]) => [alarm.MetricName, alarm.Threshold]));
+    expect([thresholds.get("AccessTokenTtl"), thresholds.get("RefreshTokenTtl")]).toEqual([300, 86_400]);
     expect(nagFindings(stack)).toEqual([]);
   });
 

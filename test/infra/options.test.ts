@@ -50,11 +50,11 @@ describe("alarm tuning", () => {
   it("switches single alarms off", () => {
     const { template, refresher } = refresherStack({ alarms: { appFrozen: { enabled: false }, scheduleDeadLetterQueue: { enabled: false } } });
     expect([...alarmsByName(template).keys()].sort()).toEqual(
-      ["AccessTokenTtl", "CredentialRejected", "FailedInvocationQueueNotEmpty", "FunctionErrors", "PairDiscarded", "RefreshFailed"].sort(),
+      ["AccessTokenTtl", "CredentialRejected", "FailedInvocationQueueNotEmpty", "FunctionErrors", "PairDiscarded", "RefreshFailed", "RefreshTokenTtl"].sort(),
     );
     expect(refresher.appFrozenAlarm).toBeUndefined();
     expect(refresher.deadLetterQueueAlarm).toBeUndefined();
-    expect(refresher.alarms).toHaveLength(6);
+    expect(refresher.alarms).toHaveLength(7);
   });
 
   it("takes each alarm's threshold and evaluation", () => {
@@ -63,6 +63,7 @@ describe("alarm tuning", () => {
         refreshFailed: { threshold: 3, evaluationPeriods: 6, datapointsToAlarm: 4 },
         credentialRejected: { threshold: 2 },
         accessTokenTtl: { threshold: Duration.minutes(12), evaluationPeriods: 3 },
+        refreshTokenTtl: { threshold: Duration.days(7), evaluationPeriods: 1 },
       },
     });
     const alarms = alarmsByName(template);
@@ -71,10 +72,14 @@ describe("alarm tuning", () => {
     // The default "2 of 2" stays within the new evaluation: 2 of 3.
     expect(alarms.get("AccessTokenTtl")).toMatchObject({ Threshold: 720, EvaluationPeriods: 3, DatapointsToAlarm: 2 });
     expect(alarms.get("AccessTokenTtl")!.AlarmDescription).toContain("less than 12 minutes left");
+    expect(alarms.get("RefreshTokenTtl")).toMatchObject({ Threshold: 604_800, EvaluationPeriods: 1, MetricName: METRIC.refreshTokenTtl });
+    expect(alarms.get("RefreshTokenTtl")!.DatapointsToAlarm).toBeUndefined();
+    expect(alarms.get("RefreshTokenTtl")!.AlarmDescription).toContain("expires in less than 7 days");
   });
 
   it.each<[string, TokenRefresherProps["alarms"], RegExp]>([
     ["a zero threshold", { appFrozen: { threshold: 0 } }, /alarms\.appFrozen\.threshold must be a positive number, got 0/],
+    ["a zero refresh-token threshold", { refreshTokenTtl: { threshold: Duration.seconds(0) } }, /alarms\.refreshTokenTtl\.threshold must be a positive whole number of seconds, got 0 seconds/],
     ["more datapoints than periods", { refreshFailed: { evaluationPeriods: 2, datapointsToAlarm: 3 } }, /alarms\.refreshFailed\.datapointsToAlarm must be a whole number from 1 to evaluationPeriods \(2\), got 3/],
     ["more than a day of periods", { refreshFailed: { evaluationPeriods: 289 } }, /alarms\.refreshFailed\.evaluationPeriods must be a whole number >= 1 whose periods \(300 s each\) span at most one day, got 289/],
   ])("rejects %s, naming the alarm", (_case, alarms, message) => {
@@ -93,6 +98,7 @@ describe("runbook links", () => {
       PairDiscarded: [runbookUrl, "PairDiscarded"],
       RefreshFailed: [runbookUrl, "RefreshFailed on consecutive runs"],
       AccessTokenTtl: [runbookUrl, "AccessTokenTtl low or missing"],
+      RefreshTokenTtl: [runbookUrl, "RefreshTokenTtl low"],
       FunctionErrors: [runbookUrl, "Function errors"],
       ScheduleDeadLetterQueueNotEmpty: [runbookUrl, "Dead-letter queue not empty"],
       FailedInvocationQueueNotEmpty: [runbookUrl, "Dead-letter queue not empty"],
@@ -116,29 +122,32 @@ describe("runbook links", () => {
 });
 
 describe("dashboard", () => {
-  it("shows, per credential, the access token TTL with the alarm threshold, the run outcomes, the run duration and the alarms", () => {
+  it("shows, per credential, both token TTLs with the alarm thresholds, the run outcomes, the run duration and the alarms", () => {
     const { template, refresher } = refresherStack({ dashboard: true });
     const [, dashboard] = onlyResource(template, "AWS::CloudWatch::Dashboard");
     expect(dashboard.DashboardName).toBe(`Test-plant-a-${REGION}`);
     const body = allStrings(dashboard.DashboardBody).join("");
-    for (const metric of [METRIC.accessTokenTtl, METRIC.succeeded, METRIC.skipped, METRIC.failed, METRIC.credentialRejected, METRIC.appFrozen, METRIC.pairDiscarded, METRIC.duration]) {
+    for (const metric of [METRIC.accessTokenTtl, METRIC.refreshTokenTtl, METRIC.succeeded, METRIC.skipped, METRIC.failed, METRIC.credentialRejected, METRIC.appFrozen, METRIC.pairDiscarded, METRIC.duration]) {
       expect(body).toContain(`"TokenRefresher","${metric}","Credential","plant-a"`);
     }
     expect(body).toContain('"value":600,"label":"AccessTokenTtl alarm"');
+    expect(body).toContain('"value":259200,"label":"RefreshTokenTtl alarm"');
     expect(body).toMatch(/"stat":"p99"/);
     expect(body).toContain('"type":"alarm"');
     expect(refresher.dashboard).toBeDefined();
-    expect(refresher.dashboardWidgets().flat()).toHaveLength(4);
+    expect(refresher.dashboardWidgets().flat()).toHaveLength(5);
   });
 
   it("leaves out the alarm widget when every alarm is switched off", () => {
     const off = { enabled: false };
-    const alarms = { credentialRejected: off, appFrozen: off, pairDiscarded: off, refreshFailed: off, accessTokenTtl: off, functionErrors: off, scheduleDeadLetterQueue: off, failedInvocationQueue: off };
+    const alarms = { credentialRejected: off, appFrozen: off, pairDiscarded: off, refreshFailed: off, accessTokenTtl: off, refreshTokenTtl: off, functionErrors: off, scheduleDeadLetterQueue: off, failedInvocationQueue: off };
     const { template, refresher } = refresherStack({ dashboard: true, alarms });
     template.resourceCountIs("AWS::CloudWatch::Alarm", 0);
-    expect(refresher.dashboardWidgets().flat()).toHaveLength(3);
-    // No threshold line without the AccessTokenTtl alarm.
-    expect(allStrings(onlyResource(template, "AWS::CloudWatch::Dashboard")[1].DashboardBody).join("")).not.toContain("AccessTokenTtl alarm");
+    expect(refresher.dashboardWidgets().flat()).toHaveLength(4);
+    // No threshold lines without the TTL alarms.
+    const body = allStrings(onlyResource(template, "AWS::CloudWatch::Dashboard")[1].DashboardBody).join("");
+    expect(body).not.toContain("AccessTokenTtl alarm");
+    expect(body).not.toContain("RefreshTokenTtl alarm");
   });
 });
 

@@ -84,7 +84,13 @@ describe("cdk synth with the real CLI", () => {
   it("synthesizes the example credential, environment-agnostic, with no secret value in the template", () => {
     const types = Object.values(template.Resources).map((r) => r.Type);
     expect(types.filter((t) => t === "AWS::Lambda::Function")).toHaveLength(1);
-    expect(types.filter((t) => t === "AWS::CloudWatch::Alarm")).toHaveLength(8);
+    expect(types.filter((t) => t === "AWS::CloudWatch::Alarm")).toHaveLength(9);
+    // The names pause/resume switch are plain strings in the function's environment, equal to the resources'.
+    const resourcesOf = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type);
+    const variables = (resourcesOf("AWS::Lambda::Function")[0]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables.SCHEDULE_RULE_NAME).toBe(resourcesOf("AWS::Events::Rule")[0]!.Properties!.Name);
+    expect(variables.SCHEDULE_RULE_NAME).toBe("TokenRefresher-example-iot-schedule");
+    expect((variables.ALARM_NAMES as string).split(",").sort()).toEqual(resourcesOf("AWS::CloudWatch::Alarm").map((r) => r.Properties!.AlarmName).sort());
     expect(types.filter((t) => t === "AWS::DynamoDB::Table")).toHaveLength(1);
     expect(types.filter((t) => t === "AWS::SecretsManager::ResourcePolicy")).toHaveLength(2);
     const secrets = Object.values(template.Resources).filter((r) => r.Type === "AWS::SecretsManager::Secret");

@@ -93,7 +93,7 @@ describe("TokenRefresher with defaults", () => {
       "AWS::Events::Rule": 1,
       "AWS::SNS::Topic": 1,
       "AWS::SNS::TopicPolicy": 1,
-      "AWS::CloudWatch::Alarm": 8,
+      "AWS::CloudWatch::Alarm": 9,
     });
     expect(template.findResources("AWS::SNS::Subscription")).toEqual({});
     expect(template.findResources("AWS::CloudWatch::Dashboard")).toEqual({});
@@ -116,6 +116,20 @@ describe("TokenRefresher with defaults", () => {
       LEASE_SECONDS: "100",
       METRICS_NAMESPACE: "TokenRefresher",
       EVENT_BUS_NAME: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`,
+      SCHEDULE_RULE_NAME: "Test-plant-a-schedule",
+      ALARM_NAMES: [
+        "CredentialRejected",
+        "AppFrozen",
+        "PairDiscarded",
+        "RefreshFailed",
+        "AccessTokenTtl",
+        "RefreshTokenTtl",
+        "FunctionErrors",
+        "ScheduleDeadLetterQueueNotEmpty",
+        "FailedInvocationQueueNotEmpty",
+      ]
+        .map((alarm) => `Test-plant-a-${alarm}`)
+        .join(","),
       NODE_OPTIONS: "--enable-source-maps",
     });
     expect(Number((fn.Environment as { Variables: Record<string, string> }).Variables.RUN_BUDGET_MS) / 1000).toBeLessThan(fn.Timeout as number);
@@ -162,6 +176,7 @@ describe("TokenRefresher with defaults", () => {
 
   it("triggers the function on a 5-minute schedule with retries, an event age limit and a dead-letter queue", () => {
     expect(onlyResource(template, "AWS::Events::Rule")[1]).toMatchObject({
+      Name: "Test-plant-a-schedule",
       ScheduleExpression: "rate(5 minutes)",
       State: "ENABLED",
       Targets: [
@@ -318,6 +333,25 @@ describe("TokenRefresher with defaults", () => {
     });
   });
 
+  it("alarms on a RefreshTokenTtl below 3 days, silent for credentials that do not report one", () => {
+    expect(alarmFor(template, METRIC.refreshTokenTtl)).toMatchObject({
+      AlarmName: "Test-plant-a-RefreshTokenTtl",
+      Namespace: "TokenRefresher",
+      Dimensions: [{ Name: "Credential", Value: "plant-a" }],
+      Statistic: "Minimum",
+      Period: 300,
+      ComparisonOperator: "LessThanThreshold",
+      Threshold: 259_200,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      TreatMissingData: "notBreaching",
+    });
+    expect(alarmFor(template, METRIC.refreshTokenTtl).AlarmDescription).toMatch(
+      /less than 3 days\. IoT logs in again .+ Runbook: token-refresher README\.md#runbook \(section "RefreshTokenTtl low"\)$/,
+    );
+    expect(refresher.refreshTokenTtlAlarm).toBeDefined();
+  });
+
   it("alarms on function errors and on either queue holding a message", () => {
     expect(alarmFor(template, "Errors")).toMatchObject({
       Namespace: "AWS/Lambda",
@@ -345,8 +379,8 @@ describe("TokenRefresher with defaults", () => {
       expect(alarm.AlarmName).toMatch(/^Test-plant-a-[A-Za-z]+$/);
       expect(alarm.AlarmDescription).toMatch(/^token-refresher plant-a: .+ Runbook: token-refresher README\.md#runbook \(section "[A-Za-z -]+"\)$/);
     }
-    expect(new Set(alarms.map(([, a]) => a.AlarmName)).size).toBe(8);
-    expect(refresher.alarms).toHaveLength(8);
+    expect(new Set(alarms.map(([, a]) => a.AlarmName)).size).toBe(9);
+    expect(refresher.alarms).toHaveLength(9);
     template.hasResourceProperties("AWS::SNS::TopicPolicy", {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]) },
     });
@@ -363,6 +397,7 @@ describe("TokenRefresher with defaults", () => {
       [refresher.metricAppFrozen(), METRIC.appFrozen, "Sum"],
       [refresher.metricPairDiscarded(), METRIC.pairDiscarded, "Sum"],
       [refresher.metricAccessTokenTtl(), METRIC.accessTokenTtl, "Minimum"],
+      [refresher.metricRefreshTokenTtl(), METRIC.refreshTokenTtl, "Minimum"],
       [refresher.metricRefreshDuration(), METRIC.duration, "p99"],
     ];
     for (const [metric, name, statistic] of cases) {
@@ -620,12 +655,13 @@ describe("two credentials in one stack", () => {
     template.resourceCountIs("AWS::Events::Rule", 2);
     template.resourceCountIs("AWS::Logs::LogGroup", 2);
     template.resourceCountIs("AWS::IAM::Role", 2);
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 16);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 18);
     template.resourceCountIs("AWS::SNS::Topic", 1);
     const names = resources(template, "AWS::CloudWatch::Alarm").map(([, p]) => p.AlarmName as string);
-    expect(new Set(names).size).toBe(16);
-    expect(names.filter((n) => n.startsWith("Two-plant-a-"))).toHaveLength(8);
-    expect(names.filter((n) => n.startsWith("Two-erp-"))).toHaveLength(8);
+    expect(new Set(names).size).toBe(18);
+    expect(names.filter((n) => n.startsWith("Two-plant-a-"))).toHaveLength(9);
+    expect(names.filter((n) => n.startsWith("Two-erp-"))).toHaveLength(9);
+    expect(resources(template, "AWS::Events::Rule").map(([, p]) => p.Name).sort()).toEqual(["Two-erp-schedule", "Two-plant-a-schedule"]);
     expect(a.tokenSecret).not.toBe(b.tokenSecret);
   });
 
@@ -643,7 +679,7 @@ describe("two credentials in one stack", () => {
       const dims = resources(template, "AWS::CloudWatch::Alarm")
         .filter(([id, p]) => id.startsWith(prefix) && p.Namespace === "TokenRefresher")
         .map(([, p]) => p.Dimensions);
-      expect(dims).toHaveLength(5);
+      expect(dims).toHaveLength(6);
       for (const d of dims) expect(d).toEqual([{ Name: "Credential", Value: name }]);
     }
   });

@@ -50,6 +50,8 @@ export interface AuthServerOptions {
   readonly omitUnchangedRefreshToken?: boolean;
   /** Leave `expires_in` out of the answer. */
   readonly omitExpiresIn?: boolean;
+  /** Refresh token lifetime in seconds (default 86 400), said in each answer as `refresh_token_expires_in` when set. */
+  readonly refreshTokenTtlSeconds?: number;
   /** Access token lifetime in seconds (default 3600; also the client_credentials tokens'). */
   readonly accessTokenTtlSeconds?: number;
   /**
@@ -146,7 +148,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
     ttl: {
       AccessToken: options.accessTokenTtlSeconds ?? 3600,
       ClientCredentials: options.accessTokenTtlSeconds ?? 3600,
-      RefreshToken: 86_400,
+      RefreshToken: options.refreshTokenTtlSeconds ?? 86_400,
       Grant: 86_400,
       IdToken: 3600,
     },
@@ -218,6 +220,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
       const sent = (ctx as KoaContextWithOIDC).oidc.params?.refresh_token;
       if (options.omitUnchangedRefreshToken && body.refresh_token === sent) delete body.refresh_token;
       if (options.omitExpiresIn) delete body.expires_in;
+      if (options.refreshTokenTtlSeconds !== undefined && body.refresh_token !== undefined) body.refresh_token_expires_in = options.refreshTokenTtlSeconds;
     }
   });
 

@@ -188,6 +188,24 @@ describe("OAuth2 refresh against a server that does not rotate", () => {
     expectNoSecretsLeaked(c, first, second);
   });
 
+  it("stores the refresh token's expiry from refresh_token_expires_in and reports RefreshTokenTtl; a non-rotating answer keeps it", async () => {
+    const c = await credential({ server: { refreshTokenTtlSeconds: 7 * 86_400 } });
+    const before = Date.now();
+    await c.run();
+    const expiry = Date.parse((await c.current()).json.refreshTokenExpiresAt as string);
+    expect(expiry).toBeGreaterThanOrEqual(before + 7 * 86_400 * SECONDS - AWS_CLOCK_RESOLUTION_MS);
+    expect(expiry).toBeLessThanOrEqual(Date.now() + 7 * 86_400 * SECONDS + AWS_CLOCK_RESOLUTION_MS);
+    expect(c.telemetry.last().RefreshTokenTtl).toBeGreaterThan(7 * 86_400 - 60);
+
+    const expiresAt = new Date(Date.now() + 3 * 86_400 * SECONDS).toISOString();
+    const kept = await credential({
+      server: { rotate: false, omitUnchangedRefreshToken: true },
+      tokenSecret: (refreshToken) => ({ refreshToken, refreshTokenExpiresAt: expiresAt }),
+    });
+    expect(await kept.run()).toMatchObject({ outcome: "Refreshed" });
+    expect((await kept.current()).json.refreshTokenExpiresAt).toBe(expiresAt);
+  });
+
   it("an answer without expires_in uses DEFAULT_EXPIRES_IN_SECONDS", async () => {
     const c = await credential({ server: { omitExpiresIn: true }, config: { defaultExpiresInSeconds: 1800 } });
     const before = Date.now();

@@ -10,6 +10,7 @@ import {
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import type { RefresherConfig } from "../../../lambda/config.js";
+import { usesRefreshToken } from "../../../lambda/settings.js";
 import { createDialect } from "../../../lambda/dialects/index.js";
 import { SecretFormatError } from "../../../lambda/errors.js";
 import { parseSecretObject, type SecretObject } from "../../../lambda/secrets/fields.js";
@@ -243,7 +244,8 @@ async function ensureTokenSecret(
     return false;
   }
   const secondsLeft = accessTokenSecondsLeft(document, (io.now ?? Date.now)());
-  const usable = Boolean(document.refreshToken) && secondsLeft !== undefined && secondsLeft > 0;
+  // A client_credentials token needs no refresh token: its access token alone is a usable pair.
+  const usable = (Boolean(document.refreshToken) || !usesRefreshToken(config.dialect)) && secondsLeft !== undefined && secondsLeft > 0;
   io.stdout(`token secret   ${id}: exists (${usable ? "holds a pair" : "no usable pair"})\n`);
   return usable;
 }

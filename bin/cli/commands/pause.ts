@@ -32,16 +32,8 @@ export async function pauseCommand(args: ParsedArgs, io: CliIo): Promise<ExitCod
   const config = fullConfig(args.env);
   const { ruleName, alarmNames } = switches(args.env);
   const by = await callerArn(args.env);
-  await withState(config, args.env, io, async (table, now) => table.setPaused({ by, at: now }));
-  const clients = runClients(io, args.env, config);
-  const alarms = new CloudWatchClient(awsClientConfig(args.env));
-  try {
-    await clients.events.send(new DisableRuleCommand({ Name: ruleName }));
-    if (alarmNames.length > 0) await alarms.send(new DisableAlarmActionsCommand({ AlarmNames: [...alarmNames] }));
-  } finally {
-    alarms.destroy();
-    clients.destroy();
-  }
+  await withState(config, args.env, io, async (table, now) => table.setPaused({ by, at: now }, now));
+  await switchAll(config, args.env, io, { ruleName, alarmNames }, false);
   io.stdout(`${config.credentialName}: paused by ${by}: schedule rule ${ruleName} disabled, actions of ${alarmNames.length} alarm(s) off\n`);
   io.stdout(`resume with: token-refresher resume${args.values.function ? ` --function ${String(args.values.function)}` : ""}\n`);
   return EXIT.ok;
@@ -51,19 +43,26 @@ export async function pauseCommand(args: ParsedArgs, io: CliIo): Promise<ExitCod
 export async function resumeCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
   const config = fullConfig(args.env);
   const { ruleName, alarmNames } = switches(args.env);
-  const clients = runClients(io, args.env, config);
-  const alarms = new CloudWatchClient(awsClientConfig(args.env));
+  await switchAll(config, args.env, io, { ruleName, alarmNames }, true);
+  await withState(config, args.env, io, (table, now) => table.setPaused(undefined, now));
+  io.stdout(`${config.credentialName}: resumed: schedule rule ${ruleName} enabled, actions of ${alarmNames.length} alarm(s) on\n`);
+  const result = await runWorkflow(config, args, io, false);
+  return reportResult(result, config, args, io);
+}
+
+/** The schedule rule and the alarms' actions, all on or all off. */
+async function switchAll(config: RefresherConfig, env: Env, io: CliIo, { ruleName, alarmNames }: Switches, on: boolean): Promise<void> {
+  const clients = runClients(io, env, config);
+  const alarms = new CloudWatchClient(awsClientConfig(env));
   try {
-    await clients.events.send(new EnableRuleCommand({ Name: ruleName }));
-    if (alarmNames.length > 0) await alarms.send(new EnableAlarmActionsCommand({ AlarmNames: [...alarmNames] }));
+    await clients.events.send(on ? new EnableRuleCommand({ Name: ruleName }) : new DisableRuleCommand({ Name: ruleName }));
+    if (alarmNames.length === 0) return;
+    const names = { AlarmNames: [...alarmNames] };
+    await alarms.send(on ? new EnableAlarmActionsCommand(names) : new DisableAlarmActionsCommand(names));
   } finally {
     alarms.destroy();
     clients.destroy();
   }
-  await withState(config, args.env, io, (table) => table.setPaused(undefined));
-  io.stdout(`${config.credentialName}: resumed: schedule rule ${ruleName} enabled, actions of ${alarmNames.length} alarm(s) on\n`);
-  const result = await runWorkflow(config, args, io, false);
-  return reportResult(result, config, args, io);
 }
 
 async function withState(config: RefresherConfig, env: Env, io: CliIo, use: (table: StateTable, now: number) => Promise<void>): Promise<void> {
