@@ -1,6 +1,18 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { DEFAULT_DIALECT, DEPLOYMENT_LIMITS, DIALECTS, HANDLER_LIMITS, type DialectName, type Limit } from "../lambda/settings.js";
+import {
+  DEFAULT_DIALECT,
+  DEPLOYMENT_LIMITS,
+  DIALECTS,
+  HANDLER_LIMITS,
+  OAUTH2_CLIENT_AUTH_METHODS,
+  OAUTH2_DIALECTS,
+  oauth2ParameterProblem,
+  usesRefreshToken,
+  type DialectName,
+  type Limit,
+  type OAuth2ClientAuth,
+} from "../lambda/settings.js";
 import { DEFAULT_ACCESS_TOKEN_TTL_THRESHOLD } from "./token-refresher/props.js";
 import { PRINCIPAL_ARN, WRITE_AND_REPORT_TIME } from "./token-refresher/validate.js";
 
@@ -18,6 +30,12 @@ export interface CredentialConfig {
   readonly endpointUrl: string;
   readonly oauth2TokenPath?: string;
   readonly oauth2DefaultExpiresInSeconds?: number;
+  /** OAuth2 client authentication (default: the client secret's `clientAuth`, else client_secret_post). */
+  readonly oauth2ClientAuth?: OAuth2ClientAuth;
+  /** OAuth2 `scope` sent with every grant (the client secret's `scope` overrides it). */
+  readonly oauth2Scope?: string;
+  /** OAuth2 `audience` sent with every grant (the client secret's `audience` overrides it). */
+  readonly oauth2Audience?: string;
   readonly scheduleMinutes?: number;
   readonly refreshWindowMinutes?: number;
   readonly accessTokenTtlThresholdMinutes?: number;
@@ -111,6 +129,15 @@ const oneOf =
   (path, value) =>
     values.includes(value as string | number) ? undefined : `${path} must be one of ${values.join(", ")}, got ${show(value)}`;
 
+/** A valid OAuth2 `scope` or `audience` (lambda/settings.ts checks both for the handler too). */
+const oauth2Parameter =
+  (parameter: "scope" | "audience"): FieldCheck =>
+  (path, value) => {
+    if (typeof value !== "string") return `${path} must be a string, got ${show(value)}`;
+    const problem = oauth2ParameterProblem(parameter, value);
+    return problem && `${path} ${problem}`;
+  };
+
 const boolean: FieldCheck = (path, value) => (typeof value === "boolean" ? undefined : `${path} must be true or false, got ${show(value)}`);
 
 const principalArns: FieldCheck = (path, value) =>
@@ -125,6 +152,9 @@ const CREDENTIAL_FIELDS: Record<string, FieldCheck> = {
   dialect: oneOf(DIALECTS),
   oauth2TokenPath: text(/^(\/|https:\/\/)\S*$/, 'a path starting with "/" or an https URL'),
   oauth2DefaultExpiresInSeconds: within(HANDLER_LIMITS.DEFAULT_EXPIRES_IN_SECONDS, " of seconds"),
+  oauth2ClientAuth: oneOf(OAUTH2_CLIENT_AUTH_METHODS),
+  oauth2Scope: oauth2Parameter("scope"),
+  oauth2Audience: oauth2Parameter("audience"),
   scheduleMinutes: within(DEPLOYMENT_LIMITS.scheduleMinutes, " of minutes"),
   refreshWindowMinutes: integer(1, HANDLER_LIMITS.REFRESH_WINDOW_SECONDS.max / 60, " of minutes"),
   accessTokenTtlThresholdMinutes: integer(1, HANDLER_LIMITS.REFRESH_WINDOW_SECONDS.max / 60 - 1, " of minutes"),
@@ -230,6 +260,9 @@ export function parseAppConfig(raw: unknown, source: string): AppConfig {
   };
 }
 
+/** The credential fields only the OAuth2 dialects use. */
+const OAUTH2_FIELDS = ["oauth2TokenPath", "oauth2DefaultExpiresInSeconds", "oauth2ClientAuth", "oauth2Scope", "oauth2Audience"] as const;
+
 /** Checks that involve several fields of one (merged) credential; names the field as written in `entry` or `defaults`. */
 function crossCheck(c: CredentialConfig, path: string, entry: Raw, defaults: Raw, problems: string[]): void {
   const where = (field: string) => (field in entry || !(field in defaults) ? `${path}${field}` : `defaults.${field}`);
@@ -251,10 +284,14 @@ function crossCheck(c: CredentialConfig, path: string, entry: Raw, defaults: Raw
   if (c.httpTimeoutMs !== undefined && c.httpTimeoutMs > runBudgetMs) {
     problems.push(`${where("httpTimeoutMs")} (${c.httpTimeoutMs}) must not exceed the run budget (timeoutSeconds - 15 s = ${runBudgetMs} ms)`);
   }
-  if (c.dialect !== "oauth2") {
-    for (const field of ["oauth2TokenPath", "oauth2DefaultExpiresInSeconds"] as const) {
-      if (field in entry) problems.push(`${path}${field} is only used by the oauth2 dialect (dialect is ${c.dialect})`);
+  // A field in `defaults` applies only to the credentials whose dialect uses it (see TokenRefresherStack).
+  if (!OAUTH2_DIALECTS.includes(c.dialect)) {
+    for (const field of OAUTH2_FIELDS) {
+      if (field in entry) problems.push(`${path}${field} is only used by the oauth2 and client_credentials dialects (dialect is ${c.dialect})`);
     }
+  }
+  if (!usesRefreshToken(c.dialect) && "refreshTokenTtlThresholdHours" in entry) {
+    problems.push(`${path}refreshTokenTtlThresholdHours is not used by the ${c.dialect} dialect, which has no refresh token`);
   }
   for (const kind of ["client", "token"] as const) {
     if (c[`${kind}SecretArn`] !== undefined && c[`${kind}SecretName`] !== undefined) {

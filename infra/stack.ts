@@ -5,6 +5,7 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Construct } from "constructs";
+import { OAUTH2_DIALECTS, usesRefreshToken } from "../lambda/settings.js";
 import type { AppConfig, CredentialConfig } from "./config.js";
 import { TokenRefresher } from "./token-refresher/index.js";
 
@@ -55,17 +56,25 @@ export class TokenRefresherStack extends Stack {
         : events.EventBus.fromEventBusName(this, `${id}-EventBus`, c.eventBusName)
       : undefined;
 
+    // Fields from `defaults` apply only to the credentials whose dialect uses them.
+    const oauth2 = OAUTH2_DIALECTS.includes(c.dialect);
+    const refreshTokenTtlHours = usesRefreshToken(c.dialect) ? c.refreshTokenTtlThresholdHours : undefined;
     const refresher = new TokenRefresher(this, id, {
       credentialName: c.name,
       dialect: c.dialect,
       endpointUrl: c.endpointUrl,
-      oauth2TokenPath: c.oauth2TokenPath,
-      oauth2DefaultExpiresIn: c.oauth2DefaultExpiresInSeconds === undefined ? undefined : Duration.seconds(c.oauth2DefaultExpiresInSeconds),
+      ...(oauth2 && {
+        oauth2TokenPath: c.oauth2TokenPath,
+        oauth2DefaultExpiresIn: c.oauth2DefaultExpiresInSeconds === undefined ? undefined : Duration.seconds(c.oauth2DefaultExpiresInSeconds),
+        oauth2ClientAuth: c.oauth2ClientAuth,
+        oauth2Scope: c.oauth2Scope,
+        oauth2Audience: c.oauth2Audience,
+      }),
       schedule: c.scheduleMinutes === undefined ? undefined : events.Schedule.rate(Duration.minutes(c.scheduleMinutes)),
       refreshWindow: c.refreshWindowMinutes === undefined ? undefined : Duration.minutes(c.refreshWindowMinutes),
       alarms: {
         ...(c.accessTokenTtlThresholdMinutes !== undefined && { accessTokenTtl: { threshold: Duration.minutes(c.accessTokenTtlThresholdMinutes) } }),
-        ...(c.refreshTokenTtlThresholdHours !== undefined && { refreshTokenTtl: { threshold: Duration.hours(c.refreshTokenTtlThresholdHours) } }),
+        ...(refreshTokenTtlHours !== undefined && { refreshTokenTtl: { threshold: Duration.hours(refreshTokenTtlHours) } }),
       },
       runbookUrl: config.runbookUrl,
       dashboard: config.dashboard,

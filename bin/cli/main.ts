@@ -15,7 +15,7 @@ const CONFIG_HELP = `Configuration: the Lambda's environment variables, or these
   --function NAME            (all of the below)      read them from the deployed refresher function's
                                                      configuration (the stack's <credential>-FunctionName output)
   --credential NAME          CREDENTIAL_NAME         credential name (metric dimension)
-  --dialect iot|oauth2       TOKEN_DIALECT           token API dialect (default iot)
+  --dialect NAME             TOKEN_DIALECT           token API dialect: iot, oauth2 or client_credentials (default iot)
   --client-secret-id ID      CLIENT_SECRET_ID        client secret name or ARN
   --token-secret-id ID       TOKEN_SECRET_ID         token secret name or ARN
   --state-table NAME         STATE_TABLE_NAME        DynamoDB table with the lease and the credential's state

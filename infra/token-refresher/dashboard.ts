@@ -7,8 +7,8 @@ export interface DashboardInputs {
   readonly credentialName: string;
   readonly accessTokenTtl: cloudwatch.IMetric;
   readonly ttlThreshold?: Duration;
-  /** Seconds left on the refresh token, when its expiry is known. */
-  readonly refreshTokenTtl: cloudwatch.IMetric;
+  /** Seconds left on the refresh token, when its expiry is known; absent for a dialect without refresh tokens (no row). */
+  readonly refreshTokenTtl?: cloudwatch.IMetric;
   readonly refreshTokenTtlThreshold?: Duration;
   /** Outcome name → run count metric. */
   readonly outcomes: Record<string, cloudwatch.Metric>;
@@ -44,16 +44,23 @@ export function dashboardWidgets(inputs: DashboardInputs): cloudwatch.IWidget[][
   });
   // An alarm status widget needs at least one alarm; with every alarm switched off there is none.
   const alarms = inputs.alarms.length > 0 ? [new cloudwatch.AlarmStatusWidget({ title: `${name}: alarms`, alarms: [...inputs.alarms], width: 12 })] : [];
-  const refreshTokenTtl = new cloudwatch.GraphWidget({
-    title: `${name}: refresh token TTL (s, minimum; only when its expiry is known)`,
-    left: [inputs.refreshTokenTtl],
-    leftAnnotations: inputs.refreshTokenTtlThreshold
-      ? [{ value: inputs.refreshTokenTtlThreshold.toSeconds(), label: "RefreshTokenTtl alarm", color: cloudwatch.Color.RED }]
-      : [],
-    leftYAxis: { min: 0 },
-    width: 12,
-  });
-  return [[ttl, outcomes], [duration, ...alarms], [refreshTokenTtl]];
+  const rows: cloudwatch.IWidget[][] = [
+    [ttl, outcomes],
+    [duration, ...alarms],
+  ];
+  if (inputs.refreshTokenTtl) {
+    const refreshTokenTtl = new cloudwatch.GraphWidget({
+      title: `${name}: refresh token TTL (s, minimum; only when its expiry is known)`,
+      left: [inputs.refreshTokenTtl],
+      leftAnnotations: inputs.refreshTokenTtlThreshold
+        ? [{ value: inputs.refreshTokenTtlThreshold.toSeconds(), label: "RefreshTokenTtl alarm", color: cloudwatch.Color.RED }]
+        : [],
+      leftYAxis: { min: 0 },
+      width: 12,
+    });
+    rows.push([refreshTokenTtl]);
+  }
+  return rows;
 }
 
 /** A dashboard of one credential, named `<stack>-<credential>-<region>` (dashboard names are global to the account). */

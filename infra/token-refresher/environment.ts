@@ -1,7 +1,7 @@
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as events from "aws-cdk-lib/aws-events";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
-import { DEFAULT_OAUTH2_TOKEN_PATH } from "../../lambda/settings.js";
+import { DEFAULT_OAUTH2_TOKEN_PATH, OAUTH2_DIALECTS } from "../../lambda/settings.js";
 import type { TokenRefresherProps } from "./props.js";
 import type { Settings } from "./validate.js";
 
@@ -45,9 +45,14 @@ export function functionEnvironment(props: TokenRefresherProps, settings: Settin
   };
   // Absent with every alarm switched off: there is nothing for pause to switch.
   if (targets.alarmNames.length > 0) env.ALARM_NAMES = targets.alarmNames.join(",");
-  if (settings.dialect === "oauth2") {
+  if (OAUTH2_DIALECTS.includes(settings.dialect)) {
     env.OAUTH2_TOKEN_PATH = props.oauth2TokenPath ?? DEFAULT_OAUTH2_TOKEN_PATH;
     env.DEFAULT_EXPIRES_IN_SECONDS = String(settings.defaultExpiresIn.toSeconds());
+    // Only when given: the client secret's fields override them, and unset the handler applies its default.
+    const { clientAuth, scope, audience } = settings.oauth2;
+    if (clientAuth !== undefined) env.OAUTH2_CLIENT_AUTH = clientAuth;
+    if (scope !== undefined) env.OAUTH2_SCOPE = scope;
+    if (audience !== undefined) env.OAUTH2_AUDIENCE = audience;
   }
   return env;
 }

@@ -12,6 +12,7 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { usesRefreshToken } from "../../lambda/settings.js";
 import { METRIC } from "../../lambda/telemetry/names.js";
 import { addAlarms, enabledAlarmNames, type AlarmKind } from "./alarms.js";
 import { addDashboard, dashboardWidgets, type DashboardInputs } from "./dashboard.js";
@@ -406,7 +407,7 @@ export class TokenRefresher extends Construct {
       credentialName: this.credentialName,
       accessTokenTtl: this.metricAccessTokenTtl(),
       ttlThreshold: this.accessTokenTtlThreshold,
-      refreshTokenTtl: this.metricRefreshTokenTtl(),
+      refreshTokenTtl: usesRefreshToken(this.dialect) ? this.metricRefreshTokenTtl() : undefined,
       refreshTokenTtlThreshold: this.refreshTokenTtlThreshold,
       outcomes: {
         [METRIC.succeeded]: this.metricRefreshSucceeded(),

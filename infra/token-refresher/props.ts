@@ -9,6 +9,9 @@ import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import { DEPLOYMENT_LIMITS, type DialectName, type OAuth2ClientAuth } from "../../lambda/settings.js";
 
+/** How an OAuth2 client authenticates at the token endpoint (the `oauth2ClientAuth` prop). */
+export type { OAuth2ClientAuth } from "../../lambda/settings.js";
+
 /**
  * Token API dialect: Huawei IoT northbound (`iot`), an OAuth2 `refresh_token` grant (`oauth2`), or an
  * OAuth2 `client_credentials` grant (`client_credentials`: service-to-service tokens, no refresh token).

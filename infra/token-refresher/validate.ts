@@ -38,6 +38,15 @@ const NAMESPACE = /^[A-Za-z0-9 ._/#:-]{1,255}$/;
 /** An IAM role, user or account-root ARN as `aws:PrincipalArn` carries it; `*`/`?` wildcards allowed. */
 export const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|\*):(root|user\/\S+|role\/\S+)$/;
 
+/** The prop that sets each OAuth2 option. */
+const OAUTH2_OPTION_PROPS = { clientAuth: "oauth2ClientAuth", scope: "oauth2Scope", audience: "oauth2Audience" } as const satisfies Record<
+  keyof OAuth2Options,
+  keyof TokenRefresherProps
+>;
+const OAUTH2_OPTION_PROPS_LIST = Object.values(OAUTH2_OPTION_PROPS);
+/** The props only the OAuth2 dialects use. */
+const OAUTH2_PROPS = ["oauth2TokenPath", "oauth2DefaultExpiresIn", ...OAUTH2_OPTION_PROPS_LIST] as const;
+
 /** An alarm's evaluation after defaults and props are merged. */
 export interface AlarmSettings {
   readonly threshold: number;
@@ -178,7 +187,7 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
   if (Token.isUnresolved(runbookUrl) || runbookUrl.length === 0 || runbookUrl.length > 400 || /[\u0000-\u001f\u007f]/.test(runbookUrl)) {
     fail("runbookUrl", `must be 1-400 characters without control characters (it goes into every alarm description), got ${JSON.stringify(runbookUrl)}`);
   }
-  const alarms = alarmSettings(props, intervalS, windowS, fail);
+  const alarms = alarmSettings(props, dialect, intervalS, windowS, fail);
 
   if (props.clientSecret && props.tokenSecret && props.clientSecret.secretArn === props.tokenSecret.secretArn) {
     fail("tokenSecret", "must not be the client secret: consumers who can read the token secret must not be able to refresh");
@@ -232,15 +241,6 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
 
 type Fail = (prop: string, problem: string) => never;
 
-/** The prop that sets each OAuth2 option. */
-const OAUTH2_OPTION_PROPS = { clientAuth: "oauth2ClientAuth", scope: "oauth2Scope", audience: "oauth2Audience" } as const satisfies Record<
-  keyof OAuth2Options,
-  keyof TokenRefresherProps
->;
-const OAUTH2_OPTION_PROPS_LIST = Object.values(OAUTH2_OPTION_PROPS);
-/** The props only the OAuth2 dialects use. */
-const OAUTH2_PROPS = ["oauth2TokenPath", "oauth2DefaultExpiresIn", ...OAUTH2_OPTION_PROPS_LIST] as const;
-
 function checkEndpointUrl(value: unknown, fail: Fail): void {
   if (typeof value !== "string" || value === "") return fail("endpointUrl", "is required");
   if (Token.isUnresolved(value)) return;
@@ -265,13 +265,18 @@ function checkPrincipalArn(arn: string, fail: Fail): void {
 }
 
 /** Per-alarm settings: the enabled alarms, defaults merged with the props, each checked. */
-function alarmSettings(props: TokenRefresherProps, intervalS: number, windowS: number, fail: Fail): Partial<Record<AlarmKind, AlarmSettings>> {
+function alarmSettings(props: TokenRefresherProps, dialect: TokenDialect, intervalS: number, windowS: number, fail: Fail): Partial<Record<AlarmKind, AlarmSettings>> {
   const result: Partial<Record<AlarmKind, AlarmSettings>> = {};
   for (const kind of Object.keys(ALARM_DEFAULTS) as AlarmKind[]) {
     const defaults = ALARM_DEFAULTS[kind];
     const options = props.alarms?.[kind] ?? {};
     if (options.enabled === false) continue;
     const prop = `alarms.${kind}`;
+    if (kind === "refreshTokenTtl" && !usesRefreshToken(dialect)) {
+      // Nothing to watch: the dialect's tokens come without a refresh token (README, "Alarms").
+      if (props.alarms?.refreshTokenTtl !== undefined) fail(prop, `is not used by the ${dialect} dialect, which has no refresh token`);
+      continue;
+    }
     let threshold: number;
     if (kind === "accessTokenTtl") {
       const ttl = props.alarms?.accessTokenTtl?.threshold ?? DEFAULT_ACCESS_TOKEN_TTL_THRESHOLD;

@@ -43,7 +43,7 @@ describe("cfn-lint", () => {
       const app = newApp();
       const config = parseAppConfig({ credentials: [{ name: "example-iot", endpointUrl: "https://iot.example.com:8743" }] }, "test");
       const defaultStack = new TokenRefresherStack(app, "Default", { config });
-      // Everything at once: two dialects, CMK, imported secrets, operators, e-mail, custom schedule,
+      // Everything at once: the three dialects, CMK, imported secrets, operators, e-mail, custom schedule,
       // VPC placement, a dashboard, tuned alarms, alarm actions other than SNS, an operator of both.
       const stack = newStack(app, "Everything");
       const key = new kms.Key(stack, "Key", { enableKeyRotation: true });
@@ -69,6 +69,16 @@ describe("cfn-lint", () => {
         alarmActions: [new SnsAction(sns.Topic.fromTopicArn(stack, "Pager", `arn:aws:sns:${ENV.region}:${ENV.account}:pager`))],
         clientSecret: secretsmanager.Secret.fromSecretNameV2(stack, "Client", "oauth/client"),
         tokenSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, "Token", `arn:aws:secretsmanager:${ENV.region}:${ENV.account}:secret:oauth/token-AbCdEf`),
+      });
+      // No refresh token, so no RefreshTokenTtl alarm; HTTP Basic client authentication, scope and audience.
+      new TokenRefresher(stack, "Service", {
+        credentialName: "service",
+        dialect: "client_credentials",
+        endpointUrl: "https://auth.example.com",
+        oauth2ClientAuth: "client_secret_basic",
+        oauth2Scope: "billing.read billing.write",
+        oauth2Audience: "https://billing.example.com/api",
+        dashboard: true,
       });
       const operator = new iam.Role(stack, "Operator", { assumedBy: new iam.AccountRootPrincipal() });
       iot.grantOperate(operator);

@@ -50,6 +50,7 @@ describe("parseAppConfig", () => {
     expect(config.credentials.map((c) => [c.name, c.dialect])).toEqual([
       ["plant-a-iot", "iot"],
       ["erp-oauth2", "oauth2"],
+      ["billing-api", "client_credentials"],
     ]);
   });
 
@@ -102,7 +103,7 @@ describe("parseAppConfig", () => {
     expect(problemsOf({ credentials: [{ ...IOT, httpTimeoutMs: 30_000 }] })).toEqual([
       "credentials[0].httpTimeoutMs (30000) must not exceed the run budget (timeoutSeconds - 15 s = 25000 ms)",
     ]);
-    expect(problemsOf({ credentials: [{ ...IOT, oauth2TokenPath: "/token" }] })).toEqual(["credentials[0].oauth2TokenPath is only used by the oauth2 dialect (dialect is iot)"]);
+    expect(problemsOf({ credentials: [{ ...IOT, oauth2TokenPath: "/token" }] })).toEqual(["credentials[0].oauth2TokenPath is only used by the oauth2 and client_credentials dialects (dialect is iot)"]);
     expect(problemsOf({ credentials: [{ ...IOT, clientSecretName: "a", clientSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:a-AbCdEf` }] })).toEqual([
       "credentials[0].clientSecretArn and clientSecretName are mutually exclusive",
     ]);
