@@ -7,6 +7,7 @@ import {
   ProvisionedThroughputExceededException,
   PutItemCommand,
   ThrottlingException as DynamoDbThrottlingException,
+  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { CloudWatchClient, DescribeAlarmsCommand, DisableAlarmActionsCommand, EnableAlarmActionsCommand, PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
@@ -335,4 +336,30 @@ test("CloudWatch alarm actions switch off and on through the front, which builds
   expect(await alarm()).toMatchObject({ ActionsEnabled: false, Threshold: 3, EvaluationPeriods: 2, AlarmActions: ["arn:aws:sns:us-east-1:123456789012:t"] });
   await cloudwatch.send(new EnableAlarmActionsCommand({ AlarmNames: [AlarmName] }));
   expect(await alarm()).toMatchObject({ ActionsEnabled: true });
+});
+
+test("concurrent conditional writes to one DynamoDB item: exactly one wins, as in DynamoDB (moto alone lets two through now and then)", async () => {
+  const front = await ownFront();
+  const dynamodb = new DynamoDBClient({ endpoint: front.endpoint, maxAttempts: 1 });
+  onTestFinished(() => dynamodb.destroy());
+  const TableName = uniqueName("front-cas");
+  await dynamodb.send(
+    new CreateTableCommand({ TableName, AttributeDefinitions: [{ AttributeName: "k", AttributeType: "S" }], KeySchema: [{ AttributeName: "k", KeyType: "HASH" }], BillingMode: "PAY_PER_REQUEST" }),
+  );
+  for (let round = 0; round < 20; round++) {
+    const takers = [0, 1, 2, 3].map((taker) =>
+      dynamodb
+        .send(
+          new UpdateItemCommand({
+            TableName,
+            Key: { k: { S: `item-${round}` } },
+            UpdateExpression: "SET holder = :holder",
+            ConditionExpression: "attribute_not_exists(holder)",
+            ExpressionAttributeValues: { ":holder": { S: `taker-${taker}` } },
+          }),
+        )
+        .then(() => true, () => false),
+    );
+    expect((await Promise.all(takers)).filter(Boolean)).toHaveLength(1);
+  }
 });
