@@ -1,8 +1,19 @@
 import { oauth2TokenUrl } from "./dialects/oauth2.js";
-import { DEFAULT_HTTP_TIMEOUT_MS } from "./http/client.js";
-import { DEFAULT_EXPIRES_IN_SECONDS } from "./oauth2/token-client.js";
 import { ConfigError } from "./errors.js";
-import { DIALECTS, OAUTH2_DIALECTS, checkOAuth2Options, type DialectName, type OAuth2ClientAuth } from "./settings.js";
+import {
+  DEFAULT_DIALECT,
+  DEFAULT_EVENT_BUS_NAME,
+  DEFAULT_METRICS_NAMESPACE,
+  DEFAULT_OAUTH2_TOKEN_PATH,
+  DIALECTS,
+  HANDLER_LIMITS,
+  OAUTH2_DIALECTS,
+  checkOAuth2Options,
+  limitProblem,
+  type DialectName,
+  type HandlerLimitName,
+  type OAuth2ClientAuth,
+} from "./settings.js";
 
 export { DIALECTS, type DialectName } from "./settings.js";
 
@@ -52,14 +63,15 @@ function required(env: Env, name: string): string {
   return value;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+/** A numeric variable: its default when unset, else a whole number within its limits (lambda/settings.ts). */
+function integer(env: Env, name: HandlerLimitName): number {
+  const limit = HANDLER_LIMITS[name];
   const raw = env[name]?.trim();
-  if (!raw) return fallback;
+  if (!raw) return limit.default;
   if (!/^\d+$/.test(raw)) throw new ConfigError(`environment variable ${name} must be a whole number, got "${raw}"`);
   const value = Number(raw);
-  if (value < min || value > max) {
-    throw new ConfigError(`environment variable ${name} must be between ${min} and ${max}, got ${value}`);
-  }
+  const problem = limitProblem(limit, value);
+  if (problem) throw new ConfigError(`environment variable ${name} ${problem}`);
   return value;
 }
 
@@ -76,7 +88,7 @@ function httpsUrl(name: string, value: string): string {
 
 /** REFRESH_WINDOW_SECONDS alone, for readers of the token secret (CLI `status`) that need no other setting. */
 export function loadRefreshWindowSeconds(env: Env = process.env): number {
-  return integer(env, "REFRESH_WINDOW_SECONDS", 900, 0, 86_400);
+  return integer(env, "REFRESH_WINDOW_SECONDS");
 }
 
 /** OAUTH2_CLIENT_AUTH, OAUTH2_SCOPE and OAUTH2_AUDIENCE, when set. */
@@ -91,21 +103,21 @@ function oauth2Options(env: Env): Pick<RefresherConfig, "oauth2ClientAuth" | "oa
 }
 
 export function loadConfig(env: Env = process.env): RefresherConfig {
-  const dialect = (env.TOKEN_DIALECT?.trim() || "iot") as DialectName;
+  const dialect = (env.TOKEN_DIALECT?.trim() || DEFAULT_DIALECT) as DialectName;
   if (!DIALECTS.includes(dialect)) {
     throw new ConfigError(`environment variable TOKEN_DIALECT must be one of ${DIALECTS.join(", ")}, got "${dialect}"`);
   }
-  const runBudgetMs = integer(env, "RUN_BUDGET_MS", 25_000, 1_000, 600_000);
-  const httpTimeoutMs = integer(env, "HTTP_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUT_MS, 100, 120_000);
+  const runBudgetMs = integer(env, "RUN_BUDGET_MS");
+  const httpTimeoutMs = integer(env, "HTTP_TIMEOUT_MS");
   if (httpTimeoutMs > runBudgetMs) {
     throw new ConfigError(`HTTP_TIMEOUT_MS (${httpTimeoutMs}) must not exceed RUN_BUDGET_MS (${runBudgetMs})`);
   }
-  const leaseSeconds = integer(env, "LEASE_SECONDS", 120, 1, 3_600);
+  const leaseSeconds = integer(env, "LEASE_SECONDS");
   if (leaseSeconds * 1000 <= runBudgetMs) {
     throw new ConfigError(`LEASE_SECONDS (${leaseSeconds}) must be longer than RUN_BUDGET_MS (${runBudgetMs} ms)`);
   }
   const endpointUrl = httpsUrl("ENDPOINT_URL", required(env, "ENDPOINT_URL"));
-  const oauth2TokenPath = env.OAUTH2_TOKEN_PATH?.trim() || "/api/v1/oauth2/token";
+  const oauth2TokenPath = env.OAUTH2_TOKEN_PATH?.trim() || DEFAULT_OAUTH2_TOKEN_PATH;
   // Fail the cold start, not every run, on a token path that makes no https URL.
   if (OAUTH2_DIALECTS.includes(dialect)) oauth2TokenUrl(endpointUrl, oauth2TokenPath);
   return {
@@ -115,15 +127,15 @@ export function loadConfig(env: Env = process.env): RefresherConfig {
     tokenSecretId: required(env, "TOKEN_SECRET_ID"),
     endpointUrl,
     oauth2TokenPath,
-    defaultExpiresInSeconds: integer(env, "DEFAULT_EXPIRES_IN_SECONDS", DEFAULT_EXPIRES_IN_SECONDS, 60, 31_536_000),
+    defaultExpiresInSeconds: integer(env, "DEFAULT_EXPIRES_IN_SECONDS"),
     ...oauth2Options(env),
     refreshWindowSeconds: loadRefreshWindowSeconds(env),
     httpTimeoutMs,
     runBudgetMs,
     leaseSeconds,
     stateTableName: required(env, "STATE_TABLE_NAME"),
-    awsRequestTimeoutMs: integer(env, "AWS_REQUEST_TIMEOUT_MS", 3_000, 100, 30_000),
-    metricsNamespace: env.METRICS_NAMESPACE?.trim() || "TokenRefresher",
-    eventBusName: env.EVENT_BUS_NAME?.trim() ?? "default",
+    awsRequestTimeoutMs: integer(env, "AWS_REQUEST_TIMEOUT_MS"),
+    metricsNamespace: env.METRICS_NAMESPACE?.trim() || DEFAULT_METRICS_NAMESPACE,
+    eventBusName: env.EVENT_BUS_NAME?.trim() ?? DEFAULT_EVENT_BUS_NAME,
   };
 }

@@ -195,7 +195,7 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
     const unfreezeAt = freezeAt && settings.unfreezeAfterRuns ? freezeAt + settings.unfreezeAfterRuns : 0;
     write(
       [
-        `  moto_server     ${moto.endpoint} (Secrets Manager)`,
+        `  moto_server     ${moto.endpoint} (Secrets Manager, DynamoDB)`,
         `  IoT simulator   ${platform.baseUrl} (mutual TLS; access tokens live ${settings.accessTokenTtlSeconds} s)`,
         `  client secret   ${clientSecretId} (appId, secret, caCertificate, clientCertificate, clientKey)`,
         `  token secret    ${tokenSecretId} ({}: no pair yet, so the first run logs in)`,

@@ -5,10 +5,10 @@ import { Redactor } from "../redaction.js";
 import { Deadline } from "../refresh/deadline.js";
 import { credentialField, tlsMaterial } from "../secrets/client-secret.js";
 import { optionalString } from "../secrets/fields.js";
-import { DEFAULT_OAUTH2_CLIENT_AUTH, MAX_OAUTH2_PARAMETER_CHARS, checkOAuth2Options, type OAuth2ClientAuth } from "../settings.js";
+import { DEFAULT_OAUTH2_CLIENT_AUTH, HANDLER_LIMITS, MAX_OAUTH2_PARAMETER_CHARS, checkOAuth2Options, type OAuth2ClientAuth } from "../settings.js";
 
 /** Lifetime assumed for an access token whose answer has no `expires_in` (RFC 6749 §5.1 makes it optional). */
-export const DEFAULT_EXPIRES_IN_SECONDS = 3_600;
+export const DEFAULT_EXPIRES_IN_SECONDS = HANDLER_LIMITS.DEFAULT_EXPIRES_IN_SECONDS.default;
 
 /** OAuth2 `error` codes that mean the refresh token or the client credentials are no longer accepted. */
 export const REJECTED_CREDENTIAL_ERRORS: ReadonlySet<string> = new Set(["invalid_grant", "invalid_client", "unauthorized_client"]);
