@@ -102,7 +102,10 @@ function oauth2Options(env: Env): Pick<RefresherConfig, "oauth2ClientAuth" | "oa
   return { ...(clientAuth && { oauth2ClientAuth: clientAuth }), ...(scope && { oauth2Scope: scope }), ...(audience && { oauth2Audience: audience }) };
 }
 
-export function loadConfig(env: Env = process.env): RefresherConfig {
+/** What reaching the token API takes: the CLI's `check` reads only this (no token secret, state table or credential name). */
+export type EndpointConfig = Pick<RefresherConfig, "dialect" | "clientSecretId" | "endpointUrl" | "oauth2TokenPath" | "httpTimeoutMs" | "runBudgetMs">;
+
+export function loadEndpointConfig(env: Env = process.env): EndpointConfig {
   const dialect = (env.TOKEN_DIALECT?.trim() || DEFAULT_DIALECT) as DialectName;
   if (!DIALECTS.includes(dialect)) {
     throw new ConfigError(`environment variable TOKEN_DIALECT must be one of ${DIALECTS.join(", ")}, got "${dialect}"`);
@@ -112,18 +115,23 @@ export function loadConfig(env: Env = process.env): RefresherConfig {
   if (httpTimeoutMs > runBudgetMs) {
     throw new ConfigError(`HTTP_TIMEOUT_MS (${httpTimeoutMs}) must not exceed RUN_BUDGET_MS (${runBudgetMs})`);
   }
-  const leaseSeconds = integer(env, "LEASE_SECONDS");
-  if (leaseSeconds * 1000 <= runBudgetMs) {
-    throw new ConfigError(`LEASE_SECONDS (${leaseSeconds}) must be longer than RUN_BUDGET_MS (${runBudgetMs} ms)`);
-  }
   const endpointUrl = httpsUrl("ENDPOINT_URL", required(env, "ENDPOINT_URL"));
   const oauth2TokenPath = env.OAUTH2_TOKEN_PATH?.trim() || DEFAULT_OAUTH2_TOKEN_PATH;
   // Fail the cold start, not every run, on a token path that makes no https URL.
   if (OAUTH2_DIALECTS.includes(dialect)) oauth2TokenUrl(endpointUrl, oauth2TokenPath);
+  return { dialect, clientSecretId: required(env, "CLIENT_SECRET_ID"), endpointUrl, oauth2TokenPath, httpTimeoutMs, runBudgetMs };
+}
+
+export function loadConfig(env: Env = process.env): RefresherConfig {
+  const { dialect, clientSecretId, endpointUrl, oauth2TokenPath, httpTimeoutMs, runBudgetMs } = loadEndpointConfig(env);
+  const leaseSeconds = integer(env, "LEASE_SECONDS");
+  if (leaseSeconds * 1000 <= runBudgetMs) {
+    throw new ConfigError(`LEASE_SECONDS (${leaseSeconds}) must be longer than RUN_BUDGET_MS (${runBudgetMs} ms)`);
+  }
   return {
     credentialName: required(env, "CREDENTIAL_NAME"),
     dialect,
-    clientSecretId: required(env, "CLIENT_SECRET_ID"),
+    clientSecretId,
     tokenSecretId: required(env, "TOKEN_SECRET_ID"),
     endpointUrl,
     oauth2TokenPath,

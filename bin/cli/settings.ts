@@ -121,16 +121,6 @@ export function fullConfig(env: Env): RefresherConfig {
   return loadConfig(env);
 }
 
-/**
- * The configuration for a command that needs only some variables (`check` needs no token secret,
- * `status` no endpoint): the others get placeholders that are never used.
- */
-export function partialConfig(env: Env, unused: readonly string[]): RefresherConfig {
-  const placeholders: Record<string, string> = {};
-  for (const name of unused) if (!env[name]?.trim()) placeholders[name] = name === "ENDPOINT_URL" ? "https://unused.invalid" : "-";
-  return loadConfig({ ...env, ...placeholders });
-}
-
 export function secretsClient(io: CliIo, env: Env): SecretsManagerClient {
   return io.secrets ?? new SecretsManagerClient(awsClientConfig(env));
 }

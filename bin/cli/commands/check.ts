@@ -3,14 +3,14 @@ import { lookup } from "node:dns/promises";
 import { isIP, connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { Agent, request } from "undici";
-import type { RefresherConfig } from "../../../lambda/config.js";
+import { loadEndpointConfig, type EndpointConfig } from "../../../lambda/config.js";
 import { oauth2TokenUrl } from "../../../lambda/dialects/oauth2.js";
 import type { TlsMaterial } from "../../../lambda/http/client.js";
 import { SecretFormatError } from "../../../lambda/errors.js";
 import { readClientSecret, tlsMaterial } from "../../../lambda/secrets/client-secret.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import type { CliIo } from "../io.js";
-import { flag, partialConfig, secretsClient, stringOption, type ParsedArgs } from "../settings.js";
+import { flag, secretsClient, stringOption, type ParsedArgs } from "../settings.js";
 
 const IOT_REFRESH_PATH = "/iocm/app/sec/v1.1.0/refreshToken";
 
@@ -38,7 +38,7 @@ class StepFailure extends Error {
  * why. It never calls login or refresh: no token is used, issued or invalidated.
  */
 export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
-  const config = partialConfig(args.env, ["CREDENTIAL_NAME", "TOKEN_SECRET_ID", "STATE_TABLE_NAME"]);
+  const config = loadEndpointConfig(args.env);
   const timeoutMs = timeoutOption(stringOption(args, "timeout"), config.httpTimeoutMs);
   const target = new URL(config.dialect === "iot" ? `${config.endpointUrl}${IOT_REFRESH_PATH}` : oauth2TokenUrl(config.endpointUrl, config.oauth2TokenPath));
   const json = flag(args, "json");
@@ -106,7 +106,7 @@ function cn(distinguishedName: string): string {
   return match ? `CN=${match[1]}` : distinguishedName.replace(/\n/g, ", ");
 }
 
-async function readTls(config: RefresherConfig, args: ParsedArgs, io: CliIo): Promise<{ value: TlsMaterial; detail: string; warn?: boolean }> {
+async function readTls(config: EndpointConfig, args: ParsedArgs, io: CliIo): Promise<{ value: TlsMaterial; detail: string; warn?: boolean }> {
   const secrets = secretsClient(io, args.env);
   let tls: TlsMaterial;
   try {

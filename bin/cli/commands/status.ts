@@ -89,7 +89,8 @@ export function describe(
     expiresAt: doc.expiresAt,
     ttlSeconds: ttl,
     refreshedAt: doc.refreshedAt,
-    ageSeconds: seconds(doc.refreshedAt, -1),
+    // refreshedAt is AWS's time, good to about a second: a pair just stored is no younger than 0 s.
+    ageSeconds: doc.refreshedAt === undefined ? undefined : Math.max(0, seconds(doc.refreshedAt, -1)!),
     refreshWindowSeconds: window,
     ...(leaseOwner && leaseUntil !== undefined && { lease: { owner: leaseOwner, until: iso(leaseUntil), active: leaseUntil > now } }),
     ...(pending && { pendingVersionId: pending.versionId }),
