@@ -5,7 +5,7 @@ import { createAwsClients, type AwsClients } from "../../lambda/aws-clients.js";
 import { AwsClock } from "../../lambda/clock.js";
 import { loadConfig, type RefresherConfig } from "../../lambda/config.js";
 import { WriteProtocol } from "../../lambda/protocol/write-protocol.js";
-import { WRITE_GRACE_MS } from "../../lambda/refresh/workflow.js";
+import { WRITE_GRACE_MS } from "../../lambda/settings.js";
 import { TokenStore } from "../../lambda/secrets/token-store.js";
 import { StateTable } from "../../lambda/state/state-table.js";
 import { CliError, EXIT } from "./errors.js";

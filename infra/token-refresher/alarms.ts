@@ -45,6 +45,18 @@ const firstOccurrence = (id: string, runbookSection: string, describe: AlarmDefi
   describe,
 });
 
+/** Any message in a queue of failed deliveries or invocations pages, checked every 5 minutes. */
+const queueNotEmpty = (id: string, describe: AlarmDefinition["describe"]): AlarmDefinition => ({
+  id,
+  period: Duration.minutes(5),
+  evaluationPeriods: 1,
+  datapointsToAlarm: 1,
+  comparisonOperator: AT_LEAST,
+  treatMissingData: NOT_BREACHING,
+  runbookSection: "Dead-letter queue not empty",
+  describe,
+});
+
 /** Every alarm's defaults; the README's "Alarms" table lists the same. */
 export const ALARM_DEFAULTS: Record<AlarmKind, AlarmDefinition> = {
   credentialRejected: firstOccurrence(
@@ -108,28 +120,16 @@ export const ALARM_DEFAULTS: Record<AlarmKind, AlarmDefinition> = {
     runbookSection: "Function errors",
     describe: (name) => `The ${name} refresher function threw (bad configuration, a bug, or a timeout). Expected failures do not throw; see the function's log.`,
   },
-  scheduleDeadLetterQueue: {
-    id: "ScheduleDeadLetterQueueNotEmpty",
-    period: Duration.minutes(5),
-    evaluationPeriods: 1,
-    datapointsToAlarm: 1,
-    comparisonOperator: AT_LEAST,
-    treatMissingData: NOT_BREACHING,
-    runbookSection: "Dead-letter queue not empty",
-    describe: (name) =>
+  scheduleDeadLetterQueue: queueNotEmpty(
+    "ScheduleDeadLetterQueueNotEmpty",
+    (name) =>
       `EventBridge could not deliver a ${name} schedule trigger to the refresher function (permissions, throttling or a deleted function). The messages in the queue name the error.`,
-  },
-  failedInvocationQueue: {
-    id: "FailedInvocationQueueNotEmpty",
-    period: Duration.minutes(5),
-    evaluationPeriods: 1,
-    datapointsToAlarm: 1,
-    comparisonOperator: AT_LEAST,
-    treatMissingData: NOT_BREACHING,
-    runbookSection: "Dead-letter queue not empty",
-    describe: (name) =>
+  ),
+  failedInvocationQueue: queueNotEmpty(
+    "FailedInvocationQueueNotEmpty",
+    (name) =>
       `A ${name} refresher invocation failed without returning (an unexpected error, a timeout or a stale trigger). Each message holds the invocation record with the error.`,
-  },
+  ),
 };
 
 /** CloudWatch's limit on an alarm description. */

@@ -23,8 +23,6 @@ import type { RefreshResult, Telemetry } from "../telemetry/telemetry.js";
 import { Deadline } from "./deadline.js";
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from "./retry.js";
 
-/** Extra time after the run budget for the writes, when no Lambda context says how much is left (CLI, `npm start`); defined in lambda/settings.ts. */
-export { WRITE_GRACE_MS };
 /** The event's publication ends this long before the invocation must. */
 const REPORT_RESERVE_MS = 300;
 

@@ -8,8 +8,6 @@ import {
 import type { FailureOutcome } from "../errors.js";
 import { STATE_KEY, STATE_TTL_ATTRIBUTE } from "../settings.js";
 
-/** The table's partition key and TTL attribute, as the stack creates them (defined in lambda/settings.ts). */
-export { STATE_KEY, STATE_TTL_ATTRIBUTE };
 /** An item not written for this long belongs to a credential that is gone; DynamoDB's TTL removes it. */
 const STALE_ITEM_SECONDS = 30 * 24 * 3600;
 

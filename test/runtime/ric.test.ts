@@ -16,7 +16,7 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenRefresher } from "../../infra/token-refresher/index.js";
 import { HANDLER_FILE, handlerAssetDir } from "../../infra/token-refresher/handler-code.js";
-import { STATE_KEY } from "../../lambda/state/state-table.js";
+import { STATE_KEY } from "../../lambda/settings.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
 import { uniqueName } from "../support/aws.js";
 import { IotFixture } from "../support/iot-fixture.js";

@@ -5,7 +5,7 @@ import { createAwsClients } from "../../lambda/aws-clients.js";
 import { AwsClock } from "../../lambda/clock.js";
 import type { RefresherConfig } from "../../lambda/config.js";
 import type { RefreshDeps } from "../../lambda/refresh/workflow.js";
-import { STATE_KEY } from "../../lambda/state/state-table.js";
+import { STATE_KEY } from "../../lambda/settings.js";
 import type { Telemetry } from "../../lambda/telemetry/telemetry.js";
 import { uniqueName } from "./aws.js";
 
