@@ -11,7 +11,7 @@ import { Telemetry, type RefreshResult } from "../../lambda/telemetry/telemetry.
 import { startIotPlatform, type IotPlatform } from "../../test/simulators/iot-platform.js";
 import { startMoto, type MotoServer } from "../../test/support/moto.js";
 import { createTestPki } from "../../test/support/pki.js";
-import { createStateTable } from "../../test/support/refresher.js";
+import { createStateTable } from "./state-table.js";
 import { EXIT, exitCodeForResult, type ExitCode } from "../cli/errors.js";
 import { formatDuration } from "../cli/format.js";
 import type { Env } from "../cli/io.js";

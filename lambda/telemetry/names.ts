@@ -1,6 +1,6 @@
 // The telemetry contract's names, in a module without imports so the CDK app can share them cheaply.
 
-/** Metric names alarms and dashboards depend on (spec: telemetry contract). */
+/** Metric names alarms and dashboards depend on (README, "Telemetry"). */
 export const METRIC = {
   succeeded: "RefreshSucceeded",
   skipped: "RefreshSkipped",

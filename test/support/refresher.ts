@@ -1,30 +1,16 @@
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { createAwsClients } from "../../lambda/aws-clients.js";
 import { AwsClock } from "../../lambda/clock.js";
 import type { RefresherConfig } from "../../lambda/config.js";
 import type { RefreshDeps } from "../../lambda/refresh/workflow.js";
-import { STATE_KEY } from "../../lambda/settings.js";
+import { createStateTable as createTable } from "../../bin/local/state-table.js";
 import type { Telemetry } from "../../lambda/telemetry/telemetry.js";
 import { uniqueName } from "./aws.js";
 
-/** Creates a state table shaped as the stack creates it (partition key only, on demand). */
-export async function createStateTable(name = uniqueName("state"), dynamodb = new DynamoDBClient({})): Promise<string> {
-  try {
-    await dynamodb.send(
-      new CreateTableCommand({
-        TableName: name,
-        AttributeDefinitions: [{ AttributeName: STATE_KEY, AttributeType: "S" }],
-        KeySchema: [{ AttributeName: STATE_KEY, KeyType: "HASH" }],
-        BillingMode: "PAY_PER_REQUEST",
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
-  }
-  return name;
-}
+/** A state table of the test's own, uniquely named unless `name` is given. */
+export const createStateTable = (name = uniqueName("state"), dynamodb = new DynamoDBClient({})): Promise<string> => createTable(name, dynamodb);
 
 /** How a test run differs from a Lambda invocation on a host with a good clock. */
 export interface RunnerOptions {
