@@ -1,6 +1,6 @@
 import type { TestProject } from "vitest/node";
 import { startAwsFront, type AwsFront } from "./support/aws-front.js";
-import { startMoto, type MotoServer } from "./support/moto.js";
+import { startMoto, type MotoServer } from "../bin/local/moto.js";
 
 let moto: MotoServer | undefined;
 let front: AwsFront | undefined;

@@ -9,13 +9,13 @@ import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { startIotPlatform } from "../simulators/iot-platform.js";
-import { startMoto } from "../support/moto.js";
+import { startIotPlatform } from "../../bin/local/iot-platform.js";
+import { startMoto } from "../../bin/local/moto.js";
 import { createStateTable } from "../support/refresher.js";
 import { benchProtocol } from "./protocol.js";
 import { benchPackage } from "./package.js";
 import { benchRotation } from "./rotation.js";
-import { createTestPki } from "../support/pki.js";
+import { createTestPki } from "../../bin/local/pki.js";
 
 const execFileAsync = promisify(execFile);
 const ENTRY = "lambda/handler.ts";

@@ -4,11 +4,11 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startIotPlatform, type IotPlatform } from "../simulators/iot-platform.js";
+import { startIotPlatform, type IotPlatform } from "../../bin/local/iot-platform.js";
 import { readCurrent, uniqueName } from "../support/aws.js";
 import { testPki } from "../support/iot-fixture.js";
 import { installLeakGuard, leakedSecrets, registerSensitive } from "../support/leak-guard.js";
-import type { TestPki } from "../support/pki.js";
+import type { TestPki } from "../../bin/local/pki.js";
 import { createStateTable } from "../support/refresher.js";
 
 installLeakGuard();

@@ -1,10 +1,10 @@
 // `token-refresher check`: step-by-step reachability against the IoT simulator's mutual-TLS server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startIotPlatform, type IotPlatform } from "../simulators/iot-platform.js";
+import { startIotPlatform, type IotPlatform } from "../../bin/local/iot-platform.js";
 import { createSecret, uniqueName } from "../support/aws.js";
 import { testPki } from "../support/iot-fixture.js";
 import { installLeakGuard, leakedSecrets, registerSensitive } from "../support/leak-guard.js";
-import type { TestPki } from "../support/pki.js";
+import type { TestPki } from "../../bin/local/pki.js";
 import { diagnoseTls } from "../../bin/cli/commands/check.js";
 import { runCli } from "./run-cli.js";
 

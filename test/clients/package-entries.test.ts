@@ -3,11 +3,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IotAuthClient, PlatformError } from "token-refresher/iot";
 import { OAuth2TokenClient, PlatformError as OAuth2PlatformError } from "token-refresher/oauth2";
-import { startIotPlatform, type IotPlatform } from "../simulators/iot-platform.js";
+import { startIotPlatform, type IotPlatform } from "../../bin/local/iot-platform.js";
 import { uniqueName } from "../support/aws.js";
 import { testPki } from "../support/iot-fixture.js";
 import { registerSensitive } from "../support/leak-guard.js";
-import type { TestPki } from "../support/pki.js";
+import type { TestPki } from "../../bin/local/pki.js";
 
 const APP_ID = uniqueName("entry-app");
 const SECRET = `entry-secret-${uniqueName("s")}`;

@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, IOT_ERROR_CODES, IotAuthClient, NetworkError, PlatformError, SecretFormatError, type IotAuthResult } from "../../lambda/iot/index.js";
 import { OAuth2TokenClient } from "../../lambda/oauth2/index.js";
 import { startAuthServer, type AuthServer } from "../oauth2/auth-server.js";
-import { startIotPlatform, type IotPlatform } from "../simulators/iot-platform.js";
+import { startIotPlatform, type IotPlatform } from "../../bin/local/iot-platform.js";
 import { uniqueName } from "../support/aws.js";
 import { testPki } from "../support/iot-fixture.js";
 import { leakedSecrets, registerSensitive } from "../support/leak-guard.js";
-import type { TestPki } from "../support/pki.js";
+import type { TestPki } from "../../bin/local/pki.js";
 
 const APP_ID = uniqueName("typed-app");
 const SECRET = `typed-secret-${uniqueName("s")}`;

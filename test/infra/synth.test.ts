@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createTestPki } from "../support/pki.js";
-import { startIotPlatform } from "../simulators/iot-platform.js";
+import { createTestPki } from "../../bin/local/pki.js";
+import { startIotPlatform } from "../../bin/local/iot-platform.js";
 import { createStateTable } from "../support/refresher.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

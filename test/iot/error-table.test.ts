@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { IotFixture } from "../support/iot-fixture.js";
-import type { FailureKind } from "../simulators/iot-platform.js";
+import type { FailureKind } from "../../bin/local/iot-platform.js";
 
 let fixture: IotFixture | undefined;
 afterEach(async () => {

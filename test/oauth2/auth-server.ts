@@ -28,7 +28,7 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import Provider, { type Adapter, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
 import { Agent, request } from "undici";
-import type { TestPki } from "../support/pki.js";
+import type { TestPki } from "../../bin/local/pki.js";
 
 export const DEFAULT_TOKEN_PATH = "/api/v1/oauth2/token";
 export const ACCOUNT_ID = "device-fleet-operator";

@@ -10,7 +10,7 @@ import { OAuth2TokenClient, basicCredentials } from "../../lambda/oauth2/token-c
 import { REDACTED } from "../../lambda/redaction.js";
 import { EventSink, uniqueName, versionCount } from "../support/aws.js";
 import { registerSensitive } from "../support/leak-guard.js";
-import { createTestPki, type TestPki } from "../support/pki.js";
+import { createTestPki, type TestPki } from "../../bin/local/pki.js";
 import { API_SCOPES, startAuthServer, type AuthServer, type AuthServerOptions } from "./auth-server.js";
 import { createCredential, expectNoSecretsLeaked, lastMetrics, type Credential, type CredentialOptions } from "./fixture.js";
 

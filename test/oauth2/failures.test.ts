@@ -3,7 +3,7 @@
 // 429 answers, exhausted retries, TLS and connection failures, and servers that quote secrets back.
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { EventSink } from "../support/aws.js";
-import { createTestPki, type TestPki } from "../support/pki.js";
+import { createTestPki, type TestPki } from "../../bin/local/pki.js";
 import { createCredential, expectNoSecretsLeaked, expectPairUnchanged, lastMetrics, type Credential, type CredentialOptions } from "./fixture.js";
 
 let pki: TestPki;

@@ -9,7 +9,7 @@ import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
 import { CapturedTelemetry, createSecret, putAsCurrent, readCurrent, testConfig, uniqueName, type CurrentSecret } from "../support/aws.js";
 import { registerSensitive } from "../support/leak-guard.js";
 import { createStateTable, refresherDeps, type RunnerOptions } from "../support/refresher.js";
-import type { TestPki } from "../support/pki.js";
+import type { TestPki } from "../../bin/local/pki.js";
 import { startAuthServer, type AuthServer, type AuthServerOptions } from "./auth-server.js";
 
 /** Prompt retries so a file stays fast; the shape (attempts, jitter) is the production one. */

@@ -3,7 +3,7 @@
 // the missing initial refresh token, refresh-token replay, and servers that don't rotate.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { versionCount } from "../support/aws.js";
-import { createTestPki, type TestPki } from "../support/pki.js";
+import { createTestPki, type TestPki } from "../../bin/local/pki.js";
 import { ACCOUNT_ID, SCOPE } from "./auth-server.js";
 import { createCredential, expectNoSecretsLeaked, expectPairUnchanged, lastMetrics, type Credential, type CredentialOptions } from "./fixture.js";
 import { AWS_CLOCK_RESOLUTION_MS } from "../../lambda/clock.js";

@@ -11,7 +11,7 @@ import type { RefresherConfig } from "../../lambda/config.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
 import type { AwsFront, FaultSpec } from "../support/aws-front.js";
 import { IotFixture } from "../support/iot-fixture.js";
-import { createTestPki, type TestPki } from "../support/pki.js";
+import { createTestPki, type TestPki } from "../../bin/local/pki.js";
 import { lambdaEnvironment } from "../support/refresher.js";
 import { createCredential } from "../oauth2/fixture.js";
 import { test } from "./front.js";

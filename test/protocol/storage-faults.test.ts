@@ -4,7 +4,7 @@
 import { afterEach, beforeAll, describe, expect } from "vitest";
 import type { FaultSpec } from "../support/aws-front.js";
 import { IotFixture } from "../support/iot-fixture.js";
-import { createTestPki, type TestPki } from "../support/pki.js";
+import { createTestPki, type TestPki } from "../../bin/local/pki.js";
 import { createCredential, expectNoSecretsLeaked, type Credential } from "../oauth2/fixture.js";
 import { test } from "./front.js";
 

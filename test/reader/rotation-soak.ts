@@ -5,7 +5,7 @@ import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, fetch as undiciFetch } from "undici";
 import { TokenReader } from "../../lambda/reader/index.js";
-import { WHOAMI_PATH } from "../simulators/iot-platform.js";
+import { WHOAMI_PATH } from "../../bin/local/iot-platform.js";
 import { readCurrent } from "../support/aws.js";
 import type { IotFixture } from "../support/iot-fixture.js";
 

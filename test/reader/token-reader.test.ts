@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { setTimeout as sleep } from "node:timers/promises";
 import { TokenReader, TokenUnavailableError } from "../../lambda/reader/index.js";
 import { DEFAULT_ROTATION_WAIT_MS, pollDelays } from "../../lambda/reader/token-reader.js";
-import { WHOAMI_PATH } from "../simulators/iot-platform.js";
+import { WHOAMI_PATH } from "../../bin/local/iot-platform.js";
 import { createSecret, putAsCurrent, readCurrent, uniqueName } from "../support/aws.js";
 import { IotFixture } from "../support/iot-fixture.js";
 import { installLeakGuard } from "../support/leak-guard.js";

@@ -11,7 +11,7 @@ import { MAX_ERROR_CODE_CHARS, REDACTED } from "../../lambda/redaction.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
 import { runCli, type CliRun } from "../cli/run-cli.js";
 import { createCredential, type Credential } from "../oauth2/fixture.js";
-import { REFRESH_PATH } from "../simulators/iot-platform.js";
+import { REFRESH_PATH } from "../../bin/local/iot-platform.js";
 import { EventSink, uniqueName, type DeliveredEvent } from "../support/aws.js";
 import { IotFixture, testPki } from "../support/iot-fixture.js";
 import { leakedSecrets, recordOutput, registerSensitive } from "../support/leak-guard.js";

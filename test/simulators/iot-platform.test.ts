@@ -2,10 +2,10 @@
 import { X509Certificate } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Agent, request } from "undici";
-import { createTestPki } from "../support/pki.js";
-import type { TestPki } from "../support/pki.js";
-import { LOGIN_PATH, REFRESH_PATH, WHOAMI_PATH, startIotPlatform } from "./iot-platform.js";
-import type { FailureKind, IotPlatform, IotPlatformOptions } from "./iot-platform.js";
+import { createTestPki } from "../../bin/local/pki.js";
+import type { TestPki } from "../../bin/local/pki.js";
+import { LOGIN_PATH, REFRESH_PATH, WHOAMI_PATH, startIotPlatform } from "../../bin/local/iot-platform.js";
+import type { FailureKind, IotPlatform, IotPlatformOptions } from "../../bin/local/iot-platform.js";
 
 const APP_ID = "test-app-id";
 const SECRET = "test-app-secret";

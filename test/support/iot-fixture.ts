@@ -2,11 +2,11 @@ import type { RefresherConfig } from "../../lambda/config.js";
 import type { RetryPolicy } from "../../lambda/refresh/retry.js";
 import { runRefresh } from "../../lambda/refresh/workflow.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
-import { startIotPlatform, type IotPlatform, type IotPlatformOptions } from "../simulators/iot-platform.js";
+import { startIotPlatform, type IotPlatform, type IotPlatformOptions } from "../../bin/local/iot-platform.js";
 import { CapturedTelemetry, createSecret, putAsCurrent, readCurrent, testConfig, uniqueName, type CurrentSecret } from "./aws.js";
 import { registerSensitive } from "./leak-guard.js";
 import { createStateTable, refresherDeps, type RunnerOptions } from "./refresher.js";
-import { createTestPki, type TestPki } from "./pki.js";
+import { createTestPki, type TestPki } from "../../bin/local/pki.js";
 
 /** Prompt retries so error-table tests stay fast; the default policy has its own unit tests. */
 export const FAST_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 40, minAttemptMs: 100 };

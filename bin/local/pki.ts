@@ -1,5 +1,5 @@
-// Test-time PKI: a CA, a localhost server certificate, a client certificate, and a foreign CA with
-// its own client certificate — generated in memory for each test file, never written to disk.
+// Local PKI for the tests and `npm start`: a CA, a localhost server certificate, a client certificate, and a foreign CA with
+// its own client certificate — generated in memory (once per test file), never written to disk.
 // @peculiar/x509 2.x (via tsyringe) needs a Reflect metadata polyfill loaded before it is evaluated.
 // ESM evaluates imports in order, so this line must stay above the x509 import.
 import "reflect-metadata";

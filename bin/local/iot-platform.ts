@@ -19,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { TestPki } from "../support/pki.js";
+import type { TestPki } from "./pki.js";
 
 export const LOGIN_PATH = "/iocm/app/sec/v1.1.0/login";
 export const REFRESH_PATH = "/iocm/app/sec/v1.1.0/refreshToken";
