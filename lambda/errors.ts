@@ -31,9 +31,20 @@ export class RefreshError extends Error {
   }
 }
 
-/** Environment configuration is missing or invalid. */
+/** A setting is missing or invalid; `problems` names each setting by its field in the settings table (docs/configuration.md). */
 export class ConfigError extends RefreshError {
   override readonly name = "ConfigError";
+  constructor(
+    message: string,
+    readonly problems: readonly { readonly field: string; readonly problem: string }[] = [],
+  ) {
+    super(message);
+  }
+
+  /** The first setting at fault, when the error is about settings. */
+  get setting(): string | undefined {
+    return this.problems[0]?.field;
+  }
 }
 
 /** A secret's content is not what the schema says; `field` names the offending field. */

@@ -1,3 +1,5 @@
+import { variableOf } from "../../lambda/config/index.js";
+import { SETTINGS, setting, type SettingField } from "../../lambda/config/table.js";
 import { ConfigError, NeedsInitialRefreshTokenError, RefreshError, SecretFormatError, describeError } from "../../lambda/errors.js";
 import { cleanText } from "../../lambda/redaction.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
@@ -32,17 +34,11 @@ export class CliError extends Error {
   }
 }
 
-/** Environment variable → the flag that sets it, for error messages. */
-export const FLAG_FOR_ENV: Readonly<Record<string, string>> = {
-  CREDENTIAL_NAME: "--credential",
-  TOKEN_DIALECT: "--dialect",
-  CLIENT_SECRET_ID: "--client-secret-id",
-  TOKEN_SECRET_ID: "--token-secret-id",
-  ENDPOINT_URL: "--endpoint",
-  REFRESH_WINDOW_SECONDS: "--refresh-window",
-  EVENT_BUS_NAME: "--event-bus",
-  AWS_REGION: "--region",
-};
+/** The flags that set the settings a ConfigError names (the settings table), as a hint. */
+function flagHint(error: ConfigError): string | undefined {
+  const flags = [...new Set(error.problems.flatMap(({ field }) => (field in SETTINGS ? [setting(field as SettingField).flag] : [])))].filter(Boolean);
+  return flags.length > 0 ? `set ${flags.length === 1 ? "it" : "them"} with ${flags.map((name) => `--${name}`).join(", ")}, or pass --function with the deployed refresher function` : undefined;
+}
 
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE"]);
 
@@ -58,11 +54,7 @@ function errorCode(error: unknown): string | undefined {
 /** Maps any thrown value to an exit code and a one-line, secret-free message. */
 export function classifyError(error: unknown): CliError {
   if (error instanceof CliError) return error;
-  if (error instanceof ConfigError) {
-    const variable = /environment variable (\w+)/.exec(error.message)?.[1];
-    const flag = variable ? FLAG_FOR_ENV[variable] : undefined;
-    return new CliError(`${error.message}${flag ? ` (or pass ${flag})` : ""}`, EXIT.usage);
-  }
+  if (error instanceof ConfigError) return new CliError(error.message, EXIT.usage, flagHint(error));
   if (error instanceof SecretFormatError) return new CliError(error.message, EXIT.usage);
   if (error instanceof NeedsInitialRefreshTokenError) {
     return new CliError(error.message, EXIT.usage, "store one with: token-refresher init --refresh-token-file -   (then paste it, Ctrl-D)");
@@ -70,13 +62,13 @@ export function classifyError(error: unknown): CliError {
   if (error instanceof RefreshError) return new CliError(error.message, error.outcome === "RefreshFailed" ? EXIT.failed : EXIT.rejected);
   const name = error instanceof Error ? error.name : "";
   const message = error instanceof Error ? error.message : String(error);
-  if (name === "ResourceNotFoundException") return new CliError(`AWS: ${message}`, EXIT.usage, "check the secret id and the region (AWS_REGION / --region)");
+  if (name === "ResourceNotFoundException") return new CliError(`AWS: ${message}`, EXIT.usage, `check the secret id and the region (${variableOf("region")} / --region)`);
   if (name === "AccessDeniedException") return new CliError(`AWS: ${message}`, EXIT.usage, "the AWS identity in use lacks a permission on the secret (or its KMS key)");
   if (["UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "InvalidClientTokenId"].includes(name)) {
     return new CliError(`AWS rejected the credentials in use (${name})`, EXIT.usage, "log in again (aws sso login / AWS_PROFILE) or check the access keys");
   }
   if (name === "CredentialsProviderError") return new CliError(`no AWS credentials found: ${message}`, EXIT.usage, "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
-  if (/region is missing/i.test(message)) return new CliError("the AWS region is not set", EXIT.usage, "set AWS_REGION or pass --region");
+  if (/region is missing/i.test(message)) return new CliError("the AWS region is not set", EXIT.usage, `set ${variableOf("region")} or pass --region`);
   const code = errorCode(error);
   if (code && NETWORK_CODES.has(code)) return new CliError(`AWS endpoint unreachable (${code})`, EXIT.unreachable, "check AWS_ENDPOINT_URL / the network path to AWS");
   return new CliError(describeError(error), EXIT.failed);

@@ -1,4 +1,5 @@
-import type { DialectName } from "../../lambda/config.js";
+import type { DialectName } from "../../lambda/settings.js";
+import { variableOf } from "../../lambda/config/index.js";
 import { cleanText } from "../../lambda/redaction.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
 
@@ -69,6 +70,6 @@ export function hintFor(result: RefreshResult, dialect: DialectName): string | u
     return 'Huawei: "an internal error occurs on the IoT platform; contact IoT platform maintenance personnel" if it persists. The next scheduled run retries';
   }
   if (result.reason === "NetworkError") return "the platform was not reachable: run token-refresher check to see which step (DNS, TCP, TLS, HTTP) fails";
-  if (result.httpStatus === 200) return "the platform answered 200 with a body that is not a token answer; nothing was written. Check ENDPOINT_URL (a proxy or login page?)";
+  if (result.httpStatus === 200) return `the platform answered 200 with a body that is not a token answer; nothing was written. Check the endpoint (${variableOf("endpointUrl")}; a proxy or login page?)`;
   return undefined;
 }

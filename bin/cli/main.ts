@@ -5,26 +5,33 @@ import { initCommand } from "./commands/init.js";
 import { pauseCommand, resumeCommand } from "./commands/pause.js";
 import { refreshCommand } from "./commands/refresh.js";
 import { statusCommand } from "./commands/status.js";
-import { parseCommandLine, withFunctionConfig, type CommandName, type ParsedArgs } from "./settings.js";
+import { SETTING_VARIABLES, variableOf } from "../../lambda/config/index.js";
+import { setting } from "../../lambda/config/table.js";
+import { SETTING_FLAGS, parseCommandLine, withFunctionConfig, type CommandName, type ParsedArgs } from "./settings.js";
 
 import packageJson from "../../package.json" with { type: "json" };
 
 export const VERSION: string = packageJson.version;
 
-const CONFIG_HELP = `Configuration: the Lambda's environment variables, or these flags (flags win):
-  --function NAME            (all of the below)      read them from the deployed refresher function's
-                                                     configuration (the stack's <credential>-FunctionName output)
-  --credential NAME          CREDENTIAL_NAME         credential name (metric dimension)
-  --dialect NAME             TOKEN_DIALECT           token API dialect: iot, oauth2 or client_credentials (default iot)
-  --client-secret-id ID      CLIENT_SECRET_ID        client secret name or ARN
-  --token-secret-id ID       TOKEN_SECRET_ID         token secret name or ARN
-  --state-table NAME         STATE_TABLE_NAME        DynamoDB table with the lease and the credential's state
-  --endpoint URL             ENDPOINT_URL            platform base URL, https:// (IoT: https://host:8743)
-  --refresh-window SECONDS   REFRESH_WINDOW_SECONDS  refresh when this much validity is left (default 900)
-  --event-bus NAME           EVENT_BUS_NAME          bus for the run's event ("" for none; default "default")
-  --region REGION            AWS_REGION
-  Also read: OAUTH2_TOKEN_PATH, HTTP_TIMEOUT_MS, RUN_BUDGET_MS, LEASE_SECONDS, AWS_REQUEST_TIMEOUT_MS,
-  METRICS_NAMESPACE, SCHEDULE_RULE_NAME and ALARM_NAMES (pause, resume), AWS_PROFILE and the other AWS SDK variables, AWS_ENDPOINT_URL (e.g. a local moto_server).`;
+/** The configuration part of the help, from the settings table (docs/configuration.md has the whole table). */
+function configHelp(): string {
+  const rows: [string, string, string][] = [["--function NAME", "(all of the below)", "read them from the deployed refresher function's configuration"]];
+  for (const { flag: name, field, variable } of SETTING_FLAGS) {
+    const { flagValue, doc, default: fallback } = setting(field);
+    const summary = doc.split(/(?<=\.)\s(?=[A-Z])|[:;]\s/)[0]!.replace(/\.$/, "");
+    rows.push([`--${name} ${flagValue ?? "VALUE"}`, variable, `${summary}${fallback === undefined ? "" : ` (default ${JSON.stringify(fallback)})`}`]);
+  }
+  const width = (column: 0 | 1) => Math.max(...rows.map((row) => row[column].length)) + 2;
+  const lines = rows.map(([option, variable, text]) => `  ${option.padEnd(width(0))}${variable.padEnd(width(1))}${text}`);
+  const flagged = new Set(SETTING_FLAGS.map(({ variable }) => variable));
+  const others = SETTING_VARIABLES.filter((variable) => !flagged.has(variable));
+  return `Configuration: the Lambda's environment variables, or these flags (flags win):
+${lines.join("\n")}
+  Also read: ${others.join(", ")}; AWS_PROFILE and the other AWS SDK variables, AWS_ENDPOINT_URL (e.g. a local moto_server).
+  Every setting, its default and limits: docs/configuration.md.`;
+}
+
+const CONFIG_HELP = configHelp();
 
 const EXIT_HELP = `Exit codes:
   0  ok (refreshed, not due, reachable, token valid)
@@ -71,9 +78,9 @@ ${EXIT_HELP}
   status: `Usage: token-refresher status [--json]
 
 Reads the token secret (AWSCURRENT) and shows its state, expiry, age, version and the refresh token's
-expiry. With STATE_TABLE_NAME and CREDENTIAL_NAME (or --function) also the lease holder, a pending
+expiry. With ${variableOf("stateTableName")} and ${variableOf("name")} (or --function) also the lease holder, a pending
 version left by a crashed run, the last attempt, failures in a row and backoff, and whether the
-credential is paused. Never prints a token. Needs at least TOKEN_SECRET_ID.
+credential is paused. Never prints a token. Needs at least ${variableOf("tokenSecretId")}.
 Exit 0 when the access token is valid, 1 when it is expired or absent.
 `,
   refresh: `Usage: token-refresher refresh [--force] [--json] [--verbose]
@@ -90,7 +97,7 @@ ${EXIT_HELP}
 Stops the periodic refresh of the credential, for a decommissioned app, a secret rotation or a
 maintenance window: records who paused and when (status shows "paused since"), disables the
 credential's schedule rule and switches its alarms' actions off, so a paused credential never pages.
-A run while paused skips ("paused") unless forced. Needs SCHEDULE_RULE_NAME and ALARM_NAMES, which
+A run while paused skips ("paused") unless forced. Needs ${variableOf("scheduleRuleName")} and ${variableOf("alarmNames")}, which
 --function reads from the deployed function.
 
 ${EXIT_HELP}
@@ -107,7 +114,7 @@ ${EXIT_HELP}
 Reads the client secret's TLS material and reaches the token endpoint: DNS, TCP, TLS (verifying the
 server with caCertificate or the system trust store, presenting clientCertificate), then one HTTP GET
 (not a token call: nothing is used or changed). Says which step fails and what to change.
-Needs CLIENT_SECRET_ID and ENDPOINT_URL. Certificate verification is never turned off.
+Needs ${variableOf("clientSecretId")} and ${variableOf("endpointUrl")}. Certificate verification is never turned off.
 
 ${EXIT_HELP}
 `,

@@ -16,7 +16,7 @@ import { usesRefreshToken } from "../../lambda/settings.js";
 import { METRIC } from "../../lambda/telemetry/names.js";
 import { addAlarms, enabledAlarmNames, type AlarmKind } from "./alarms.js";
 import { addDashboard, dashboardWidgets, type DashboardInputs } from "./dashboard.js";
-import { functionEnvironment } from "./environment.js";
+import { refresherEnvironment } from "./environment.js";
 import { createRefresherFunction } from "./function.js";
 import { refresherMetric } from "./metrics.js";
 import { suppressNag, type NagSuppression } from "./nag.js";
@@ -38,9 +38,6 @@ import { validate, type Settings } from "./validate.js";
 export * from "./props.js";
 export type { AlarmKind } from "./alarms.js";
 export { stateTableOf } from "./state-table.js";
-
-/** Namespace the handler uses when METRICS_NAMESPACE is unset. */
-export { DEFAULT_METRICS_NAMESPACE } from "../../lambda/settings.js";
 
 /**
  * One credential's refresher: an EventBridge-scheduled Lambda that refreshes the access token kept
@@ -73,7 +70,7 @@ export class TokenRefresher extends Construct {
   readonly function: lambda.Function;
   /** The EventBridge rule that triggers the function, named `<stack>-<credential>-schedule` (`token-refresher pause` disables it). */
   readonly scheduleRule: events.Rule;
-  /** The schedule rule's name, also in the function's `SCHEDULE_RULE_NAME`. */
+  /** The schedule rule's name, also in the function's environment (docs/configuration.md). */
   readonly scheduleRuleName: string;
   /** The topic every alarm notifies; undefined when `alarmActions` replaces it. */
   readonly alarmTopic?: sns.ITopic;
@@ -88,7 +85,7 @@ export class TokenRefresher extends Construct {
   readonly failureQueueAlarm?: cloudwatch.Alarm;
   /** Every enabled alarm, for dashboards or composite alarms (`token-refresher pause` switches their actions off). */
   readonly alarms: readonly cloudwatch.Alarm[];
-  /** The enabled alarms' names, also in the function's `ALARM_NAMES`. */
+  /** The enabled alarms' names, also in the function's environment (docs/configuration.md). */
   readonly alarmNames: readonly string[];
   /** The credential's dashboard, with `dashboard: true`. */
   readonly dashboard?: cloudwatch.Dashboard;
@@ -314,7 +311,7 @@ export class TokenRefresher extends Construct {
       settings,
       role: this.role,
       logGroup: this.logGroup,
-      environment: functionEnvironment(props, settings, {
+      environment: refresherEnvironment(settings, {
         clientSecret: this.clientSecret,
         tokenSecret: this.tokenSecret,
         stateTable: this.stateTable,

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { AwsClock } from "../clock.js";
-import type { RefresherConfig } from "../config.js";
+import type { CredentialSpec, RuntimeSettings } from "../config/index.js";
 import { createDialect as defaultCreateDialect, type DialectFactory } from "../dialects/index.js";
 import type { TokenDialect, TokenGrant } from "../dialects/types.js";
 import { NeedsInitialRefreshTokenError, PromotionPendingError, RefreshError, describeError } from "../errors.js";
@@ -35,7 +35,8 @@ export interface Invocation {
 }
 
 export interface RefreshDeps {
-  readonly config: RefresherConfig;
+  /** The deployment's settings (the state table, the run budget, the lease, timeouts). */
+  readonly runtime: RuntimeSettings;
   readonly secrets: SecretsManagerClient;
   readonly dynamodb: DynamoDBClient;
   /** AWS's time, corrected from the answers of `secrets` and `dynamodb` (see lambda/clock.ts). */
@@ -60,14 +61,14 @@ export interface RefreshEvent {
 type RunFacts = Omit<RefreshResult, "credential" | "apiCalls" | "durationMs" | "requestId" | "coldStart">;
 
 /**
- * One refresh run (README, "How a refresh run works"): read, decide, lease, call, compare-and-swap
- * write, release, report. Never throws for an expected failure: the outcome is in the result, the
- * metrics and the event.
+ * One refresh run of `credential` (README, "How a refresh run works"): read, decide, lease, call,
+ * compare-and-swap write, release, report. Never throws for an expected failure: the outcome is in
+ * the result, the metrics and the event.
  */
-export async function runRefresh(deps: RefreshDeps, event: unknown = {}): Promise<RefreshResult> {
+export async function runRefresh(deps: RefreshDeps, credential: CredentialSpec, event: unknown = {}): Promise<RefreshResult> {
   const localNow = deps.localNow ?? Date.now;
   const startedAt = localNow();
-  const run = new RefreshRun(deps, localNow, startedAt);
+  const run = new RefreshRun(deps, credential, localNow, startedAt);
   let facts: RunFacts;
   try {
     facts = await run.execute(isForced(event));
@@ -75,7 +76,7 @@ export async function runRefresh(deps: RefreshDeps, event: unknown = {}): Promis
     facts = run.failure(error);
   }
   const result: RefreshResult = {
-    credential: deps.config.credentialName,
+    credential: credential.name,
     ...(deps.invocation?.requestId && { requestId: deps.invocation.requestId }),
     ...(deps.invocation?.coldStart !== undefined && { coldStart: deps.invocation.coldStart }),
     apiCalls: run.apiCalls,
@@ -104,19 +105,20 @@ class RefreshRun {
 
   constructor(
     private readonly deps: RefreshDeps,
+    private readonly credential: CredentialSpec,
     private readonly localNow: () => number,
     startedAt: number,
   ) {
-    const { config } = deps;
+    const { runtime } = deps;
     this.runId = deps.runId ?? randomUUID();
-    this.invocationEndsAt = deps.invocation?.endsAt ?? startedAt + config.runBudgetMs + WRITE_GRACE_MS;
-    this.deadline = new Deadline(config.runBudgetMs, localNow);
+    this.invocationEndsAt = deps.invocation?.endsAt ?? startedAt + runtime.runBudgetMs + WRITE_GRACE_MS;
+    this.deadline = new Deadline(runtime.runBudgetMs, localNow);
     this.protocol = new WriteProtocol(
-      new TokenStore(deps.secrets, config.tokenSecretId),
-      new StateTable(deps.dynamodb, config.stateTableName, config.credentialName),
+      new TokenStore(deps.secrets, credential.tokenSecretId),
+      new StateTable(deps.dynamodb, runtime.stateTableName, credential.name),
       deps.clock,
       {
-        leaseMs: config.leaseSeconds * 1000,
+        leaseMs: runtime.leaseSeconds * 1000,
         invocationEndsAt: this.invocationEndsAt,
         localNow,
         ...(deps.sleep && { sleep: deps.sleep }),
@@ -150,7 +152,7 @@ class RefreshRun {
     // An operator paused the credential (README, "Pausing a credential"): only a forced run refreshes.
     if (state.paused && !force) return { outcome: "Skipped", reason: "paused", ...this.stored(current) };
 
-    const clientSecret = await readClientSecretVersion(this.deps.secrets, this.deps.config.clientSecretId);
+    const clientSecret = await readClientSecretVersion(this.deps.secrets, this.credential.clientSecretId);
     this.redactor.addClientSecret(clientSecret.value);
     if (!force && !leftover && inBackoff(state, now, clientSecret.versionId)) return this.backingOff(state, current);
 
@@ -182,8 +184,8 @@ class RefreshRun {
   }
 
   private isDue(document: TokenDocument, ttl: number | undefined, now: number): boolean {
-    if (ttl === undefined || (!document.refreshToken && usesRefreshToken(this.deps.config.dialect))) return true;
-    return ttl <= this.deps.config.refreshWindowSeconds && !heldBySpacing(document, ttl, now);
+    if (ttl === undefined || (!document.refreshToken && usesRefreshToken(this.credential.dialect))) return true;
+    return ttl <= this.credential.refreshWindowSeconds && !heldBySpacing(document, ttl, now);
   }
 
   private async underLease(
@@ -212,7 +214,7 @@ class RefreshRun {
     }
     this.protocol.checkVersionBudget(state);
 
-    const dialect = (this.deps.createDialect ?? defaultCreateDialect)(this.deps.config, clientSecret.value);
+    const dialect = (this.deps.createDialect ?? defaultCreateDialect)(this.credential, clientSecret.value, this.deps.runtime);
     let obtained: Awaited<ReturnType<RefreshRun["obtainGrant"]>>;
     try {
       if (!current.document.refreshToken && !dialect.bootstrap) {
@@ -315,7 +317,7 @@ class RefreshRun {
     try {
       await this.protocol.release(lease, state, record);
     } catch (error) {
-      console.warn(JSON.stringify({ level: "WARN", message: "could not release the lease; it expires on its own", credential: this.deps.config.credentialName, reason: describeError(error, this.redactor) }));
+      console.warn(JSON.stringify({ level: "WARN", message: "could not release the lease; it expires on its own", credential: this.credential.name, reason: describeError(error, this.redactor) }));
     }
   }
 

@@ -7,10 +7,10 @@ import {
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { RefreshError } from "../errors.js";
+import { MAX_SCOPE_CHARS, MAX_TOKEN_CHARS } from "../settings.js";
 import { optionalString, optionalTimestamp, parseSecretObject } from "./fields.js";
 
 const ROLE = "token secret";
-const MAX_TOKEN_CHARS = 8_192;
 
 /**
  * The label a new pair is stored under until it is promoted: any label keeps a new version from
@@ -46,7 +46,7 @@ export function parseTokenDocument(text: string | undefined): TokenDocument {
     accessToken: token("accessToken"),
     refreshToken: token("refreshToken"),
     tokenType: optionalString(ROLE, raw, "tokenType", 64),
-    scope: optionalString(ROLE, raw, "scope", 1_024),
+    scope: optionalString(ROLE, raw, "scope", MAX_SCOPE_CHARS),
     expiresAt: optionalTimestamp(ROLE, raw, "expiresAt"),
     refreshedAt: optionalTimestamp(ROLE, raw, "refreshedAt"),
     refreshTokenExpiresAt: optionalTimestamp(ROLE, raw, "refreshTokenExpiresAt"),

@@ -100,7 +100,9 @@ describe("help and usage", () => {
   it("names the missing variable and its flag, without a stack trace", async () => {
     const run = await runCli(["refresh"], { env: { ...credential(), CLIENT_SECRET_ID: "" } });
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe("error: environment variable CLIENT_SECRET_ID is required (or pass --client-secret-id)\n");
+    expect(run.stderr).toBe(
+      "error: environment variable CLIENT_SECRET_ID is required\nhint: set it with --client-secret-id, or pass --function with the deployed refresher function\n",
+    );
   });
 });
 

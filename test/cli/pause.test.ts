@@ -43,7 +43,7 @@ async function deployed() {
 }
 
 const stateItem = async (f: IotFixture) =>
-  (await new DynamoDBClient({}).send(new GetItemCommand({ TableName: f.config.stateTableName, Key: { credential: { S: f.config.credentialName } }, ConsistentRead: true }))).Item;
+  (await new DynamoDBClient({}).send(new GetItemCommand({ TableName: f.config.runtime.stateTableName, Key: { credential: { S: f.config.credential.name } }, ConsistentRead: true }))).Item;
 const ruleState = async (name: string) => (await new EventBridgeClient({}).send(new DescribeRuleCommand({ Name: name }))).State;
 const actionsEnabled = async (names: readonly string[]) =>
   ((await new CloudWatchClient({}).send(new DescribeAlarmsCommand({ AlarmNames: [...names] }))).MetricAlarms ?? []).map((alarm) => alarm.ActionsEnabled);

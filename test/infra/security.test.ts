@@ -132,8 +132,8 @@ describe("resource policies of the secrets the construct creates", () => {
 
   it.each([
     ["a role session", `arn:aws:sts::${ACCOUNT}:assumed-role/Admin/alice`, /operatorPrincipalArns lists the role session .* list arn:aws:iam::<account>:role\/<path><name>/],
-    ["not an IAM ARN", "Admin", /operatorPrincipalArns must hold IAM role or user ARNs .*got "Admin"/],
-    ["a group", `arn:aws:iam::${ACCOUNT}:group/admins`, /operatorPrincipalArns must hold IAM role or user ARNs/],
+    ["not an IAM ARN", "Admin", /operatorPrincipalArns must be a list of IAM role or user ARNs .*got \["Admin"\]/],
+    ["a group", `arn:aws:iam::${ACCOUNT}:group/admins`, /operatorPrincipalArns must be a list of IAM role or user ARNs/],
   ])("reject %s as an operator, naming the prop", (_case, arn, message) => {
     expect(() => new TokenRefresher(newStack(), "Refresher", { ...IOT_PROPS, operatorPrincipalArns: [arn] })).toThrow(message);
   });

@@ -150,9 +150,9 @@ describe("IoT: a gateway that echoes the request", () => {
   it("the handler's log lines, results and delivered events carry neither the request's secrets nor control characters", async () => {
     const env = {
       CREDENTIAL_NAME: uniqueName("echo"),
-      CLIENT_SECRET_ID: iot.config.clientSecretId,
-      TOKEN_SECRET_ID: iot.config.tokenSecretId,
-      STATE_TABLE_NAME: iot.config.stateTableName,
+      CLIENT_SECRET_ID: iot.config.credential.clientSecretId,
+      TOKEN_SECRET_ID: iot.config.credential.tokenSecretId,
+      STATE_TABLE_NAME: iot.config.runtime.stateTableName,
       ENDPOINT_URL: iot.platform.baseUrl,
       EVENT_BUS_NAME: sink.busName,
     };
@@ -207,9 +207,9 @@ describe("CLI: every command against echoing platforms", () => {
   const pemFlags = () => ["--ca-cert-file", join(dir, "ca.pem"), "--client-cert-file", join(dir, "client.pem"), "--client-key-file", join(dir, "client.key")];
   const iotEnv = (overrides: Record<string, string> = {}) => ({
     CREDENTIAL_NAME: uniqueName("echo-cli"),
-    CLIENT_SECRET_ID: iot.config.clientSecretId,
-    TOKEN_SECRET_ID: iot.config.tokenSecretId,
-    STATE_TABLE_NAME: iot.config.stateTableName,
+    CLIENT_SECRET_ID: iot.config.credential.clientSecretId,
+    TOKEN_SECRET_ID: iot.config.credential.tokenSecretId,
+    STATE_TABLE_NAME: iot.config.runtime.stateTableName,
     ENDPOINT_URL: iot.platform.baseUrl,
     ...overrides,
   });
@@ -218,7 +218,7 @@ describe("CLI: every command against echoing platforms", () => {
     TOKEN_DIALECT: "oauth2",
     CLIENT_SECRET_ID: oauth2.clientSecretName,
     TOKEN_SECRET_ID: oauth2.tokenSecretName,
-    STATE_TABLE_NAME: oauth2.config.stateTableName,
+    STATE_TABLE_NAME: oauth2.config.runtime.stateTableName,
     ENDPOINT_URL: oauth2.server.baseUrl,
   });
   /** A command that reached the echo: its text says so, redacted. */

@@ -10,7 +10,8 @@ import {
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import type { RefresherConfig } from "../../lambda/config.js";
+import { CREDENTIAL_FIELDS, RUNTIME_FIELDS, credentialSpec, runtimeSettings, type RefresherConfig } from "../../lambda/config/index.js";
+import type { CredentialField, RuntimeField } from "../../lambda/config/table.js";
 import { Telemetry } from "../../lambda/telemetry/telemetry.js";
 import { recordOutput } from "./leak-guard.js";
 
@@ -144,20 +145,29 @@ export class EventSink {
   }
 }
 
-export function testConfig(overrides: Partial<RefresherConfig> & Pick<RefresherConfig, "clientSecretId" | "tokenSecretId" | "endpointUrl">): RefresherConfig {
-  return {
-    credentialName: "test-credential",
-    dialect: "iot",
-    oauth2TokenPath: "/api/v1/oauth2/token",
-    defaultExpiresInSeconds: 3600,
-    refreshWindowSeconds: 900,
+/** A test credential's settings, flat: credential and runtime fields of the settings table (canonical names and units). */
+export type TestSettings = Partial<Record<CredentialField | RuntimeField, unknown>>;
+
+/**
+ * A refresher configuration built by the product's own builders (lambda/config) from the settings
+ * table's fields: fast timeouts and no events unless overridden.
+ */
+export function testConfig(overrides: TestSettings): RefresherConfig {
+  const values: TestSettings = {
+    name: "test-credential",
     httpTimeoutMs: 2_000,
     runBudgetMs: 8_000,
     leaseSeconds: 30,
     stateTableName: "token-refresher-state",
     awsRequestTimeoutMs: 2_000,
-    metricsNamespace: "TokenRefresher",
     eventBusName: "",
     ...overrides,
   };
+  const pick = (fields: readonly string[]) => Object.fromEntries(Object.entries(values).filter(([field]) => fields.includes(field)));
+  return { credential: credentialSpec(pick(CREDENTIAL_FIELDS)), runtime: runtimeSettings(pick(RUNTIME_FIELDS)) };
+}
+
+/** `config` with some settings changed, rebuilt by the product's builders (so the change is checked as the Lambda checks it). */
+export function withSettings({ credential, runtime }: RefresherConfig, overrides: TestSettings): RefresherConfig {
+  return testConfig({ ...credential, ...runtime, ...overrides });
 }

@@ -9,8 +9,8 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
-import type { RefresherConfig } from "../../../lambda/config.js";
-import { usesRefreshToken } from "../../../lambda/settings.js";
+import type { RefresherConfig } from "../../../lambda/config/index.js";
+import { MAX_TOKEN_CHARS, usesRefreshToken } from "../../../lambda/settings.js";
 import { createDialect } from "../../../lambda/dialects/index.js";
 import { SecretFormatError } from "../../../lambda/errors.js";
 import { parseSecretObject, type SecretObject } from "../../../lambda/secrets/fields.js";
@@ -39,7 +39,7 @@ export async function initCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode
   if (secretFile === "-" && refreshTokenFile === "-") {
     throw new CliError("only one of --client-secret-file and --refresh-token-file can read standard input", EXIT.usage);
   }
-  if (refreshTokenFile !== undefined && config.dialect !== "oauth2") {
+  if (refreshTokenFile !== undefined && config.credential.dialect !== "oauth2") {
     throw new CliError("--refresh-token-file is for the oauth2 dialect: IoT logs in with appId/secret and needs no refresh token", EXIT.usage);
   }
   const replace = flag(args, "replace");
@@ -69,7 +69,9 @@ async function readInput(path: string, io: CliIo, what: string): Promise<string>
 async function readRefreshToken(path: string, io: CliIo): Promise<string> {
   const token = (await readInput(path, io, "refresh token")).trim();
   if (!token) throw new CliError("the refresh token input is empty", EXIT.usage);
-  if (/\s/.test(token) || token.length > 8_192) throw new CliError("the refresh token input must be one token (no spaces or line breaks, at most 8192 characters)", EXIT.usage);
+  if (/\s/.test(token) || token.length > MAX_TOKEN_CHARS) {
+    throw new CliError(`the refresh token input must be one token (no spaces or line breaks, at most ${MAX_TOKEN_CHARS} characters)`, EXIT.usage);
+  }
   return token;
 }
 
@@ -124,7 +126,7 @@ async function ensureClientSecret(
   secretFile: string | undefined,
   replace: boolean,
 ): Promise<void> {
-  const id = config.clientSecretId;
+  const id = config.credential.clientSecretId;
   const state = await existing(secrets, id);
   const current = state.kind === "value" ? parseOrUndefined(state.text) : undefined;
   let desired: Record<string, unknown> | undefined;
@@ -191,7 +193,7 @@ function fieldNames(secret: SecretObject): string {
 
 /** Checks the client secret as the refresher will (dialect fields, PEM material) without any network call. */
 async function validate(config: RefresherConfig, io: CliIo, secret: SecretObject): Promise<void> {
-  const dialect = (io.createDialect ?? createDialect)(config, secret);
+  const dialect = (io.createDialect ?? createDialect)(config.credential, secret, config.runtime);
   await dialect.close();
 }
 
@@ -212,7 +214,7 @@ async function ensureTokenSecret(
   refreshToken: string | undefined,
   replace: boolean,
 ): Promise<boolean> {
-  const id = config.tokenSecretId;
+  const id = config.credential.tokenSecretId;
   const state = await existing(secrets, id);
   const initial: TokenDocument = refreshToken === undefined ? {} : { refreshToken };
   if (state.kind !== "value") {
@@ -245,7 +247,7 @@ async function ensureTokenSecret(
   }
   const secondsLeft = accessTokenSecondsLeft(document, (io.now ?? Date.now)());
   // A client_credentials token needs no refresh token: its access token alone is a usable pair.
-  const usable = (Boolean(document.refreshToken) || !usesRefreshToken(config.dialect)) && secondsLeft !== undefined && secondsLeft > 0;
+  const usable = (Boolean(document.refreshToken) || !usesRefreshToken(config.credential.dialect)) && secondsLeft !== undefined && secondsLeft > 0;
   io.stdout(`token secret   ${id}: exists (${usable ? "holds a pair" : "no usable pair"})\n`);
   return usable;
 }
@@ -256,7 +258,7 @@ async function ensureTokenSecret(
  * operator's write also ends a failing credential's backoff).
  */
 async function writeDocument(config: RefresherConfig, io: CliIo, secrets: SecretsManagerClient, base: TokenVersion, document: TokenDocument): Promise<void> {
-  const clients = runClients({ ...io, secrets }, io.env, config);
+  const clients = runClients({ ...io, secrets }, io.env, config.runtime);
   try {
     const protocol = writeProtocol(config, clients, io);
     const state = await protocol.table.read();

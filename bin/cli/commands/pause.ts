@@ -1,10 +1,11 @@
 import { CloudWatchClient, DisableAlarmActionsCommand, EnableAlarmActionsCommand } from "@aws-sdk/client-cloudwatch";
 import { DisableRuleCommand, EnableRuleCommand } from "@aws-sdk/client-eventbridge";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import type { RefresherConfig } from "../../../lambda/config.js";
+import type { RefresherConfig } from "../../../lambda/config/index.js";
 import { StateTable } from "../../../lambda/state/state-table.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import type { CliIo, Env } from "../io.js";
+import { variableOf } from "../../../lambda/config/index.js";
 import { awsClientConfig, fullConfig, runClients, type ParsedArgs } from "../settings.js";
 import { reportResult, runWorkflow } from "./refresh.js";
 
@@ -14,13 +15,15 @@ interface Switches {
   readonly alarmNames: readonly string[];
 }
 
-function switches(env: Env): Switches {
-  const ruleName = env.SCHEDULE_RULE_NAME?.trim();
-  const alarmNames = (env.ALARM_NAMES ?? "").split(",").map((name) => name.trim()).filter(Boolean);
-  if (!ruleName) {
-    throw new CliError("SCHEDULE_RULE_NAME is not set: pause and resume need the credential's schedule rule", EXIT.usage, "pass --function with the refresher function, which carries it");
+function switches({ runtime }: RefresherConfig): Switches {
+  if (!runtime.scheduleRuleName) {
+    throw new CliError(
+      `${variableOf("scheduleRuleName")} is not set: pause and resume need the credential's schedule rule`,
+      EXIT.usage,
+      "pass --function with the refresher function, which carries it",
+    );
   }
-  return { ruleName, alarmNames };
+  return { ruleName: runtime.scheduleRuleName, alarmNames: runtime.alarmNames ?? [] };
 }
 
 /**
@@ -30,11 +33,11 @@ function switches(env: Env): Switches {
  */
 export async function pauseCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
   const config = fullConfig(args.env);
-  const { ruleName, alarmNames } = switches(args.env);
+  const { ruleName, alarmNames } = switches(config);
   const by = await callerArn(args.env);
   await withState(config, args.env, io, async (table, now) => table.setPaused({ by, at: now }, now));
   await switchAll(config, args.env, io, { ruleName, alarmNames }, false);
-  io.stdout(`${config.credentialName}: paused by ${by}: schedule rule ${ruleName} disabled, actions of ${alarmNames.length} alarm(s) off\n`);
+  io.stdout(`${config.credential.name}: paused by ${by}: schedule rule ${ruleName} disabled, actions of ${alarmNames.length} alarm(s) off\n`);
   io.stdout(`resume with: token-refresher resume${args.values.function ? ` --function ${String(args.values.function)}` : ""}\n`);
   return EXIT.ok;
 }
@@ -42,17 +45,17 @@ export async function pauseCommand(args: ParsedArgs, io: CliIo): Promise<ExitCod
 /** Undoes pause: the alarms' actions and the schedule rule back on, the pause record cleared, then one run (it refreshes if due). */
 export async function resumeCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
   const config = fullConfig(args.env);
-  const { ruleName, alarmNames } = switches(args.env);
+  const { ruleName, alarmNames } = switches(config);
   await switchAll(config, args.env, io, { ruleName, alarmNames }, true);
   await withState(config, args.env, io, (table, now) => table.setPaused(undefined, now));
-  io.stdout(`${config.credentialName}: resumed: schedule rule ${ruleName} enabled, actions of ${alarmNames.length} alarm(s) on\n`);
+  io.stdout(`${config.credential.name}: resumed: schedule rule ${ruleName} enabled, actions of ${alarmNames.length} alarm(s) on\n`);
   const result = await runWorkflow(config, args, io, false);
   return reportResult(result, config, args, io);
 }
 
 /** The schedule rule and the alarms' actions, all on or all off. */
 async function switchAll(config: RefresherConfig, env: Env, io: CliIo, { ruleName, alarmNames }: Switches, on: boolean): Promise<void> {
-  const clients = runClients(io, env, config);
+  const clients = runClients(io, env, config.runtime);
   const alarms = new CloudWatchClient(awsClientConfig(env));
   try {
     await clients.events.send(on ? new EnableRuleCommand({ Name: ruleName }) : new DisableRuleCommand({ Name: ruleName }));
@@ -66,9 +69,9 @@ async function switchAll(config: RefresherConfig, env: Env, io: CliIo, { ruleNam
 }
 
 async function withState(config: RefresherConfig, env: Env, io: CliIo, use: (table: StateTable, now: number) => Promise<void>): Promise<void> {
-  const clients = runClients(io, env, config);
+  const clients = runClients(io, env, config.runtime);
   try {
-    const table = new StateTable(clients.dynamodb, config.stateTableName, config.credentialName);
+    const table = new StateTable(clients.dynamodb, config.runtime.stateTableName, config.credential.name);
     // The read sets the clock from AWS's answer, so the pause time is AWS's.
     await table.read();
     await use(table, clients.clock.now());

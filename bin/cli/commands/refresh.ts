@@ -1,4 +1,4 @@
-import type { RefresherConfig } from "../../../lambda/config.js";
+import type { RefresherConfig } from "../../../lambda/config/index.js";
 import { runRefresh } from "../../../lambda/refresh/workflow.js";
 import { Telemetry, type RefreshResult } from "../../../lambda/telemetry/telemetry.js";
 import { exitCodeForResult, type ExitCode } from "../errors.js";
@@ -17,12 +17,12 @@ export async function refreshCommand(args: ParsedArgs, io: CliIo): Promise<ExitC
  * Runs the workflow with the CLI's clients. The EMF/log line the Lambda would print goes to
  * stderr with --verbose (it never holds a token); the run still publishes its EventBridge event.
  */
-export async function runWorkflow(config: RefresherConfig, args: ParsedArgs, io: CliIo, force: boolean): Promise<RefreshResult> {
-  const clients = runClients(io, args.env, config);
+export async function runWorkflow({ credential, runtime }: RefresherConfig, args: ParsedArgs, io: CliIo, force: boolean): Promise<RefreshResult> {
+  const clients = runClients(io, args.env, runtime);
   const verbose = flag(args, "verbose");
   const telemetry = new Telemetry({
-    namespace: config.metricsNamespace,
-    eventBusName: config.eventBusName,
+    namespace: runtime.metricsNamespace,
+    eventBusName: runtime.eventBusName,
     events: clients.events,
     write: (line) => {
       if (verbose) io.stderr(line);
@@ -31,7 +31,7 @@ export async function runWorkflow(config: RefresherConfig, args: ParsedArgs, io:
   try {
     return await runRefresh(
       {
-        config,
+        runtime,
         secrets: clients.secrets,
         dynamodb: clients.dynamodb,
         clock: clients.clock,
@@ -39,6 +39,7 @@ export async function runWorkflow(config: RefresherConfig, args: ParsedArgs, io:
         ...(io.createDialect && { createDialect: io.createDialect }),
         ...(io.now && { localNow: io.now }),
       },
+      credential,
       { force },
     );
   } finally {
@@ -51,9 +52,9 @@ export function reportResult(result: RefreshResult, config: RefresherConfig, arg
   if (flag(args, "json")) {
     io.stdout(`${JSON.stringify({ ...result, exitCode: code }, null, 2)}\n`);
   } else {
-    io.stdout(`${config.credentialName}: ${outcomeLine(result)}\n`);
+    io.stdout(`${config.credential.name}: ${outcomeLine(result)}\n`);
   }
-  const hint = hintFor(result, config.dialect);
+  const hint = hintFor(result, config.credential.dialect);
   if (hint) io.stderr(`hint: ${hint}\n`);
   return code;
 }

@@ -1,12 +1,12 @@
-import { loadRefreshWindowSeconds } from "../../../lambda/config.js";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { pairVersionId } from "../../../lambda/protocol/write-protocol.js";
 import { TokenStore, type TokenVersion } from "../../../lambda/secrets/token-store.js";
 import { StateTable, type CredentialState } from "../../../lambda/state/state-table.js";
+import { variableOf } from "../../../lambda/config/index.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import { formatDuration } from "../format.js";
 import type { CliIo } from "../io.js";
-import { awsClientConfig, flag, secretsClient, type ParsedArgs } from "../settings.js";
+import { awsClientConfig, flag, secretsClient, someSettings, type ParsedArgs } from "../settings.js";
 
 /** What `status` reports. By construction it holds no token value: only presence flags and times. */
 export interface TokenStatus {
@@ -27,7 +27,7 @@ export interface TokenStatus {
   readonly lease?: { readonly owner: string; readonly until: string; readonly active: boolean };
   /** A new pair stored by a run that did not make it current (the next run completes it). */
   readonly pendingVersionId?: string;
-  /** From the state table, when STATE_TABLE_NAME and CREDENTIAL_NAME are known. */
+  /** From the state table, when its name and the credential's are known. */
   readonly failureStreak?: number;
   readonly nextAttemptAt?: string;
   readonly lastAttempt?: { readonly outcome: string; readonly reason: string; readonly at: string; readonly errorCode?: string };
@@ -37,11 +37,11 @@ export interface TokenStatus {
 }
 
 export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
-  const tokenSecretId = args.env.TOKEN_SECRET_ID?.trim();
-  if (!tokenSecretId) throw new CliError("environment variable TOKEN_SECRET_ID is required (or pass --token-secret-id)", EXIT.usage);
-  const window = loadRefreshWindowSeconds(args.env);
-  const credential = args.env.CREDENTIAL_NAME?.trim() || undefined;
-  const tableName = args.env.STATE_TABLE_NAME?.trim() || undefined;
+  const settings = someSettings(args.env, ["tokenSecretId", "name", "stateTableName", "refreshWindowSeconds"], ["tokenSecretId"]);
+  const tokenSecretId = settings.tokenSecretId as string;
+  const window = settings.refreshWindowSeconds as number;
+  const credential = settings.name as string | undefined;
+  const tableName = settings.stateTableName as string | undefined;
   const secrets = secretsClient(io, args.env);
   const dynamodb = new DynamoDBClient(awsClientConfig(args.env));
   try {
@@ -132,7 +132,7 @@ function render(status: TokenStatus): string {
         : `left by run ${status.lease.owner}, expired at ${status.lease.until} (the next run takes over)`,
     ]);
   } else {
-    rows.push(["lease", status.failureStreak === undefined ? "unknown (set STATE_TABLE_NAME and CREDENTIAL_NAME, or pass --function)" : "none"]);
+    rows.push(["lease", status.failureStreak === undefined ? `unknown (set ${variableOf("stateTableName")} and ${variableOf("name")}, or pass --function)` : "none"]);
   }
   if (status.refreshTokenExpiresAt) {
     const left = status.refreshTokenTtlSeconds ?? 0;
