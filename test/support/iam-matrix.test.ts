@@ -66,6 +66,28 @@ describe("session tags against resource tags (aws:PrincipalTag vs aws:ResourceTa
 });
 
 describe("the evaluation", () => {
+  it("evaluates kms:EncryptionContext:SecretARN, as Secrets Manager sets it", async () => {
+    const key = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/k1`;
+    const keyUse: PolicyDocument = {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Action: "kms:Decrypt",
+          Resource: key,
+          Condition: { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com", "kms:EncryptionContext:SecretARN": SECRET_A } },
+        },
+      ],
+    };
+    const reader = roleSession(`arn:aws:iam::${ACCOUNT}:role/reader`, [keyUse]);
+    const keyPolicy: PolicyDocument = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" }] };
+    const via = (secret: string) => ({ "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com", "kms:EncryptionContext:SecretARN": secret });
+    const own = await evaluate({ principal: reader, action: "kms:Decrypt", resource: key, context: via(SECRET_A), resourcePolicy: keyPolicy });
+    const other = await evaluate({ principal: reader, action: "kms:Decrypt", resource: key, context: via(SECRET_B), resourcePolicy: keyPolicy });
+    const direct = await evaluate({ principal: reader, action: "kms:Decrypt", resource: key, context: { "kms:EncryptionContext:SecretARN": SECRET_A }, resourcePolicy: keyPolicy });
+    expect([own.result, other.result, direct.result]).toEqual(["Allowed", "ImplicitlyDenied", "ImplicitlyDenied"]);
+  });
+
   const denyAllBut = (exempt: string[]): PolicyDocument => ({
     Version: "2012-10-17",
     Statement: [{ Sid: "OnlyListed", Effect: "Deny", Principal: { AWS: "*" }, Action: "secretsmanager:GetSecretValue", Resource: "*", Condition: { ArnNotLike: { "aws:PrincipalArn": exempt } } }],
