@@ -14,7 +14,8 @@ import {
   type OAuth2ClientAuth,
 } from "../lambda/settings.js";
 import { DEFAULT_ACCESS_TOKEN_TTL_THRESHOLD } from "./token-refresher/props.js";
-import { PRINCIPAL_ARN, WRITE_AND_REPORT_TIME } from "./token-refresher/validate.js";
+import { operatorPrincipalArnsProblem } from "./token-refresher/principals.js";
+import { WRITE_AND_REPORT_TIME } from "./token-refresher/validate.js";
 
 /** cdk.json context key holding the configuration object. */
 export const CONTEXT_KEY = "token-refresher";
@@ -140,10 +141,10 @@ const oauth2Parameter =
 
 const boolean: FieldCheck = (path, value) => (typeof value === "boolean" ? undefined : `${path} must be true or false, got ${show(value)}`);
 
-const principalArns: FieldCheck = (path, value) =>
-  Array.isArray(value) && value.every((arn) => typeof arn === "string" && PRINCIPAL_ARN.test(arn))
-    ? undefined
-    : `${path} must be a list of IAM role or user ARNs (arn:aws:iam::<account>:role/<name>, wildcards * and ? allowed), got ${show(value)}`;
+const principalArns: FieldCheck = (path, value) => {
+  const problem = Array.isArray(value) ? operatorPrincipalArnsProblem(value) : `must be a list of IAM role or user ARNs, got ${show(value)}`;
+  return problem && `${path} ${problem}`;
+};
 
 const ARN = (service: string, resource: string) => new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:${resource}$`);
 

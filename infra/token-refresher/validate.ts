@@ -15,6 +15,7 @@ import {
   type OAuth2Options,
 } from "../../lambda/settings.js";
 import { ALARM_DEFAULTS, type AlarmKind } from "./alarms.js";
+import { operatorPrincipalArnsProblem } from "./principals.js";
 import {
   DEFAULT_ACCESS_TOKEN_TTL_THRESHOLD,
   DEFAULT_MEMORY_MB,
@@ -35,8 +36,6 @@ const MAX_EVALUATION_SECONDS = 86_400;
 const CREDENTIAL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const NAMESPACE = /^[A-Za-z0-9 ._/#:-]{1,255}$/;
-/** An IAM role, user or account-root ARN as `aws:PrincipalArn` carries it; `*`/`?` wildcards allowed. */
-export const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|\*):(root|user\/\S+|role\/\S+)$/;
 
 /** The prop that sets each OAuth2 option. */
 const OAUTH2_OPTION_PROPS = { clientAuth: "oauth2ClientAuth", scope: "oauth2Scope", audience: "oauth2Audience" } as const satisfies Record<
@@ -196,7 +195,8 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
     fail("encryptionKey", "only applies to secrets the construct creates, and both are imported: import them with Secret.fromSecretAttributes({ encryptionKey }) instead");
   }
   const operatorPrincipalArns = [...new Set(props.operatorPrincipalArns ?? [])];
-  for (const arn of operatorPrincipalArns) checkPrincipalArn(arn, fail);
+  const operatorProblem = operatorPrincipalArnsProblem(operatorPrincipalArns);
+  if (operatorProblem) fail("operatorPrincipalArns", operatorProblem);
   if (props.operatorPrincipalArns && props.clientSecret && props.tokenSecret) {
     fail("operatorPrincipalArns", "only applies to the resource policies of secrets the construct creates, and both are imported");
   }
@@ -252,16 +252,6 @@ function checkEndpointUrl(value: unknown, fail: Fail): void {
   }
   if (parsed.protocol !== "https:") fail("endpointUrl", `must be an https URL, got ${JSON.stringify(value)}`);
   if (parsed.username || parsed.password) fail("endpointUrl", "must not contain credentials; they belong in the client secret");
-}
-
-function checkPrincipalArn(arn: string, fail: Fail): void {
-  if (Token.isUnresolved(arn)) return;
-  if (/^arn:aws[a-z-]*:sts::\d{12}:assumed-role\//.test(arn)) {
-    fail("operatorPrincipalArns", `lists the role session ${JSON.stringify(arn)}: aws:PrincipalArn carries the role's ARN for its sessions, so list arn:aws:iam::<account>:role/<path><name>`);
-  }
-  if (!PRINCIPAL_ARN.test(arn)) {
-    fail("operatorPrincipalArns", `must hold IAM role or user ARNs (arn:aws:iam::<account>:role/<name>, user/<name> or root), got ${JSON.stringify(arn)}`);
-  }
 }
 
 /** Per-alarm settings: the enabled alarms, defaults merged with the props, each checked. */
