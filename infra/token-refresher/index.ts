@@ -347,8 +347,8 @@ export class TokenRefresher extends Construct {
     const listed = exemptPrincipalArns(this.role, settings.operatorPrincipalArns);
     // Lazy: grantOperate adds operators after the constructor.
     const exempt = Lazy.list({ produce: () => [...new Set([...listed, ...this.grantedOperatorArns])] });
-    if (!props.clientSecret) restrictClientSecret(this.clientSecret as secretsmanager.Secret, exempt);
-    if (!props.tokenSecret) restrictTokenSecret(this.tokenSecret as secretsmanager.Secret, exempt);
+    if (!props.clientSecret) restrictClientSecret(this.clientSecret as secretsmanager.Secret, exempt, settings.operatorPrincipalArns);
+    if (!props.tokenSecret) restrictTokenSecret(this.tokenSecret as secretsmanager.Secret, exempt, settings.operatorPrincipalArns);
   }
 
   /**

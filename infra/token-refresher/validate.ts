@@ -105,7 +105,6 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
   if (props.encryptionKey && props.clientSecret && props.tokenSecret) {
     fail("encryptionKey", "only applies to secrets the construct creates, and both are imported: import them with Secret.fromSecretAttributes({ encryptionKey }) instead");
   }
-  const operatorPrincipalArns = (checked.operatorPrincipalArns as string[] | undefined) ?? [];
   if (props.operatorPrincipalArns && props.clientSecret && props.tokenSecret) {
     fail("operatorPrincipalArns", "only applies to the resource policies of secrets the construct creates, and both are imported");
   }
@@ -138,7 +137,8 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
     // 0 reserves nothing: Lambda would read 0 as "never run".
     reservedConcurrency: reserved > 0 ? reserved : undefined,
     logRetention: props.logRetention ?? (setting("logRetentionDays").default as logs.RetentionDays),
-    operatorPrincipalArns: [...new Set(operatorPrincipalArns)],
+    // All of them, deploy-time tokens included: the resource policies list them.
+    operatorPrincipalArns: [...new Set(props.operatorPrincipalArns ?? [])],
     runbookUrl: checked.runbookUrl as string,
     alarms,
     values: checked,
@@ -197,13 +197,8 @@ function propValues(props: TokenRefresherProps, fail: Fail): { values: SettingVa
   if (refreshTokenTtl?.enabled !== false) duration("refreshTokenTtlThresholdSeconds", "alarms.refreshTokenTtl.threshold", refreshTokenTtl?.threshold, "s");
   set("runbookUrl", concrete("runbookUrl", props.runbookUrl));
   if (!Token.isUnresolved(props.alarmEmail)) set("alarmEmail", props.alarmEmail);
-  const principals = props.operatorPrincipalArns?.filter((arn) => !Token.isUnresolved(arn));
-  for (const arn of principals ?? []) {
-    if (/^arn:aws[a-z-]*:sts::\d{12}:assumed-role\//.test(arn)) {
-      fail("operatorPrincipalArns", `lists the role session ${JSON.stringify(arn)}: aws:PrincipalArn carries the role's ARN for its sessions, so list arn:aws:iam::<account>:role/<path><name>`);
-    }
-  }
-  set("operatorPrincipalArns", principals);
+  // A role created in the same app is a token here: CloudFormation resolves it, the rule cannot.
+  set("operatorPrincipalArns", props.operatorPrincipalArns && [...new Set(props.operatorPrincipalArns.filter((arn) => !Token.isUnresolved(arn)))]);
   return { values, shown };
 }
 

@@ -13,6 +13,7 @@ import {
   RUN_BUDGET_RESERVE_SECONDS,
   type DialectName,
 } from "../settings.js";
+import { operatorPrincipalArnsProblem } from "./principals.js";
 import type { ValueKind } from "./values.js";
 
 /** Where a setting lives: one credential's spec, the runtime of a run, the deployed stack, or the operator's shell. */
@@ -381,7 +382,11 @@ export const STACK_SETTINGS = {
   operatorPrincipalArns: {
     group: "stack",
     doc: "IAM role or user ARNs that may, besides the refresher, read the created client secrets and write the created token secrets.",
-    value: { kind: "list", item: { pattern: /^arn:aws[a-z-]*:iam::(\d{12}|\*):(root|user\/\S+|role\/\S+)$/, what: "IAM role or user ARNs (arn:aws:iam::<account>:role/<name>, user/<name> or root)" } },
+    value: {
+      kind: "rule",
+      what: "IAM role or user ARNs; * and ? match within one path segment (docs/security.md)",
+      problem: (value) => (Array.isArray(value) ? operatorPrincipalArnsProblem(value) : "must be a list of IAM role or user ARNs"),
+    },
     prop: "operatorPrincipalArns",
     json: { field: "operatorPrincipalArns", at: "top" },
   },

@@ -12,7 +12,9 @@ export type ValueKind =
   | { readonly kind: "choice"; readonly values: readonly (string | number)[] }
   | { readonly kind: "https-url" }
   | { readonly kind: "boolean" }
-  | { readonly kind: "list"; readonly item: { readonly pattern: RegExp; readonly what: string } };
+  | { readonly kind: "list"; readonly item: { readonly pattern: RegExp; readonly what: string } }
+  /** A rule of its own (e.g. IAM principal patterns), for what a pattern cannot say. */
+  | { readonly kind: "rule"; readonly what: string; readonly problem: (value: unknown) => string | undefined };
 
 export type SettingValue = string | number | boolean | readonly string[];
 
@@ -61,6 +63,8 @@ export function valueProblem(kind: ValueKind, value: unknown): string | undefine
       return Array.isArray(value) && value.every((item) => typeof item === "string" && kind.item.pattern.test(item))
         ? undefined
         : `must be a list of ${kind.item.what}`;
+    case "rule":
+      return kind.problem(value);
   }
 }
 
@@ -89,6 +93,7 @@ export function parseText(kind: ValueKind, text: string): { readonly value: Sett
       return match === undefined ? { problem: `must be one of ${kind.values.join(", ")}` } : { value: match };
     }
     case "list":
+    case "rule":
       return { value: text.split(",").map((item) => item.trim()).filter(Boolean) };
     case "https-url":
       // A trailing slash would double the one the dialects put before their paths.

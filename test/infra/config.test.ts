@@ -114,7 +114,7 @@ describe("parseAppConfig", () => {
 
   it("checks operatorPrincipalArns, runbookUrl and dashboard", () => {
     expect(problemsOf({ operatorPrincipalArns: ["Admin"], runbookUrl: "", dashboard: "yes", credentials: [IOT] })).toEqual([
-      'operatorPrincipalArns must be a list of IAM role or user ARNs (arn:aws:iam::<account>:role/<name>, user/<name> or root), got ["Admin"]',
+      'operatorPrincipalArns must hold IAM role or user ARNs (arn:aws:iam::<account>:role/<path><name>, user/<path><name> or root; wildcards * and ?): "Admin" is not one, got ["Admin"]',
       'runbookUrl must be 1-400 characters without control characters, got ""',
       'dashboard must be true or false, got "yes"',
     ]);

@@ -271,7 +271,7 @@ describe("TokenRefresher with defaults", () => {
           Effect: "Allow",
           Action: "events:PutEvents",
           Resource: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`,
-          Condition: { StringEquals: { "events:source": "token-refresher" } },
+          Condition: { "ForAllValues:StringEquals": { "events:source": ["token-refresher"] }, Null: { "events:source": "false" } },
         },
       ].sort(bySid),
     );
