@@ -4,11 +4,9 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { createAwsClients, type AwsClients } from "../../lambda/aws-clients.js";
 import { AwsClock } from "../../lambda/clock.js";
 import { loadConfig, type RefresherConfig } from "../../lambda/config.js";
-import { WriteProtocol } from "../../lambda/protocol/write-protocol.js";
+import { WriteProtocol, type ProtocolClients } from "../../lambda/protocol/write-protocol.js";
 import { WRITE_GRACE_MS } from "../../lambda/settings.js";
-import { TokenStore } from "../../lambda/secrets/token-store.js";
-import { StateTable } from "../../lambda/state/state-table.js";
-import { CliError, EXIT } from "./errors.js";
+import { CliError } from "./errors.js";
 import type { CliIo, Env } from "./io.js";
 
 export const COMMANDS = ["init", "status", "refresh", "check", "pause", "resume"] as const;
@@ -54,7 +52,7 @@ const PER_COMMAND: Readonly<Record<CommandName, readonly OptionName[]>> = {
   status: ["json"],
   refresh: ["force", "json", "verbose"],
   check: ["timeout", "json"],
-  pause: [],
+  pause: ["json"],
   resume: ["json", "verbose"],
 };
 
@@ -74,19 +72,19 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParsedArgs 
   } catch (error) {
     // parseArgs messages name the option, never its value beyond what the user typed as a flag.
     const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
-    throw new CliError(message.replace(/\. To specify a positional argument.*$/, ""), EXIT.usage, "see token-refresher --help");
+    throw new CliError(message.replace(/\. To specify a positional argument.*$/, ""), "usage", "see token-refresher --help");
   }
   const [first, ...extra] = parsed.positionals;
   if (first !== undefined && !(COMMANDS as readonly string[]).includes(first)) {
     const shown = /^[a-z][a-z-]{0,20}$/.test(first) ? `"${first}"` : "(not shown)";
-    throw new CliError(`unknown command ${shown}`, EXIT.usage, `commands: ${COMMANDS.join(", ")}; see token-refresher --help`);
+    throw new CliError(`unknown command ${shown}`, "usage", `commands: ${COMMANDS.join(", ")}; see token-refresher --help`);
   }
   const command = first as CommandName | undefined;
   if (extra.length > 0) {
     // Not echoed: a stray argument may well be a secret pasted in the wrong place.
     throw new CliError(
       `unexpected argument after "${first}" (not shown)`,
-      EXIT.usage,
+      "usage",
       "secrets and tokens are never taken from the command line: use --client-secret-file / --refresh-token-file (a path, or - for standard input)",
     );
   }
@@ -95,7 +93,7 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParsedArgs 
     if (value === undefined) continue;
     const option = name as OptionName;
     if (command && !GLOBAL.includes(option) && !PER_COMMAND[command].includes(option)) {
-      throw new CliError(`option --${option} does not apply to "${command}"`, EXIT.usage, `see token-refresher ${command} --help`);
+      throw new CliError(`option --${option} does not apply to "${command}"`, "usage", `see token-refresher ${command} --help`);
     }
     values[option] = value;
   }
@@ -150,15 +148,31 @@ export function runClients(io: CliIo, env: Env, config: RefresherConfig): RunCli
   };
 }
 
-/** The write protocol over the run clients, for commands that read or write the token secret as the Lambda does. */
-export function writeProtocol(config: RefresherConfig, clients: RunClients, io: CliIo): WriteProtocol {
-  const localNow = io.now ?? Date.now;
-  return new WriteProtocol(
-    new TokenStore(clients.secrets, config.tokenSecretId),
-    new StateTable(clients.dynamodb, config.stateTableName, config.credentialName),
-    clients.clock,
-    { leaseMs: config.leaseSeconds * 1000, invocationEndsAt: localNow() + config.runBudgetMs + WRITE_GRACE_MS, localNow },
-  );
+/**
+ * The write protocol over clients that `clock` watches, for the commands (and `npm start`) that read
+ * or write the token secret as the Lambda does, with the write time a CLI run allows.
+ */
+export function writeProtocol(config: RefresherConfig, clients: ProtocolClients, clock: AwsClock, localNow: () => number = Date.now): WriteProtocol {
+  return new WriteProtocol(config, clients, clock, {
+    leaseMs: config.leaseSeconds * 1000,
+    invocationEndsAt: localNow() + config.runBudgetMs + WRITE_GRACE_MS,
+    localNow,
+  });
+}
+
+/**
+ * Fails before any AWS call when the SDK finds no region (variables, profile, instance metadata):
+ * its own error says so only in its message, which the CLI does not read.
+ */
+export async function requireRegion(env: Env): Promise<void> {
+  const client = new SecretsManagerClient(awsClientConfig(env));
+  try {
+    await client.config.region();
+  } catch {
+    throw new CliError("the AWS region is not set", "config", "set AWS_REGION or pass --region");
+  } finally {
+    client.destroy();
+  }
 }
 
 export function awsClientConfig(env: Env): { region?: string; endpoint?: string } {
@@ -201,7 +215,7 @@ export async function withFunctionConfig(args: ParsedArgs, io: CliIo): Promise<P
     const variables = answer.Environment?.Variables ?? {};
     const picked: Record<string, string> = {};
     for (const variable of REFRESHER_VARIABLES) if (variables[variable] !== undefined) picked[variable] = variables[variable];
-    if (!picked.TOKEN_SECRET_ID) throw new CliError(`function ${name} has no TOKEN_SECRET_ID variable: is it a token-refresher function?`, EXIT.usage);
+    if (!picked.TOKEN_SECRET_ID) throw new CliError(`function ${name} has no TOKEN_SECRET_ID variable: is it a token-refresher function?`, "config");
     return { ...args, env: { ...io.env, ...picked, ...args.overlay } };
   } finally {
     if (!io.lambda && client instanceof LambdaClient) client.destroy();

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { createAwsClients, type AwsClients } from "../../lambda/aws-clients.js";
@@ -14,6 +14,7 @@ import { createTestPki } from "./pki.js";
 import { createStateTable } from "./state-table.js";
 import { EXIT, exitCodeForResult, type ExitCode } from "../cli/errors.js";
 import { formatDuration } from "../cli/format.js";
+import { writeProtocol } from "../cli/settings.js";
 import type { Env } from "../cli/io.js";
 
 export interface LocalRunOptions {
@@ -178,7 +179,6 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
         SecretString: JSON.stringify({ appId, secret: appSecret, caCertificate: pki.caPem, clientCertificate: pki.client.certPem, clientKey: pki.client.keyPem }),
       }),
     );
-    await secrets.send(new CreateSecretCommand({ Name: tokenSecretId, SecretString: "{}" }));
     const config = loadConfig({
       CREDENTIAL_NAME: "local-demo",
       TOKEN_DIALECT: "iot",
@@ -191,6 +191,8 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
       HTTP_TIMEOUT_MS: "3000",
       RUN_BUDGET_MS: "10000",
     });
+    // The token secret's first value ({}: no pair yet) goes in the way init writes it: through the write protocol.
+    await writeProtocol(config, clients, clock).writeOperatorDocument(`npm-start-${randomUUID()}`, {}, undefined);
     const freezeAt = settings.freezeAfterRuns;
     const unfreezeAt = freezeAt && settings.unfreezeAfterRuns ? freezeAt + settings.unfreezeAfterRuns : 0;
     write(
