@@ -15,11 +15,9 @@ import {
   type SettingValues,
 } from "../../lambda/config/index.js";
 import { ENV_SETTINGS, setting } from "../../lambda/config/table.js";
-import { WriteProtocol } from "../../lambda/protocol/write-protocol.js";
+import { WriteProtocol, type ProtocolClients } from "../../lambda/protocol/write-protocol.js";
 import { WRITE_GRACE_MS } from "../../lambda/settings.js";
-import { TokenStore } from "../../lambda/secrets/token-store.js";
-import { StateTable } from "../../lambda/state/state-table.js";
-import { CliError, EXIT } from "./errors.js";
+import { CliError } from "./errors.js";
 import type { CliIo, Env } from "./io.js";
 
 export const COMMANDS = ["init", "status", "refresh", "check", "pause", "resume"] as const;
@@ -58,7 +56,7 @@ const PER_COMMAND: Readonly<Record<CommandName, readonly OptionName[]>> = {
   status: ["json"],
   refresh: ["force", "json", "verbose"],
   check: ["timeout", "json"],
-  pause: [],
+  pause: ["json"],
   resume: ["json", "verbose"],
 };
 
@@ -78,19 +76,19 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParsedArgs 
   } catch (error) {
     // parseArgs messages name the option, never its value beyond what the user typed as a flag.
     const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
-    throw new CliError(message.replace(/\. To specify a positional argument.*$/, ""), EXIT.usage, "see token-refresher --help");
+    throw new CliError(message.replace(/\. To specify a positional argument.*$/, ""), "usage", "see token-refresher --help");
   }
   const [first, ...extra] = parsed.positionals;
   if (first !== undefined && !(COMMANDS as readonly string[]).includes(first)) {
     const shown = /^[a-z][a-z-]{0,20}$/.test(first) ? `"${first}"` : "(not shown)";
-    throw new CliError(`unknown command ${shown}`, EXIT.usage, `commands: ${COMMANDS.join(", ")}; see token-refresher --help`);
+    throw new CliError(`unknown command ${shown}`, "usage", `commands: ${COMMANDS.join(", ")}; see token-refresher --help`);
   }
   const command = first as CommandName | undefined;
   if (extra.length > 0) {
     // Not echoed: a stray argument may well be a secret pasted in the wrong place.
     throw new CliError(
       `unexpected argument after "${first}" (not shown)`,
-      EXIT.usage,
+      "usage",
       "secrets and tokens are never taken from the command line: use --client-secret-file / --refresh-token-file (a path, or - for standard input)",
     );
   }
@@ -99,7 +97,7 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParsedArgs 
     if (value === undefined) continue;
     const option = name as OptionName;
     if (command && !GLOBAL.includes(option) && !PER_COMMAND[command].includes(option)) {
-      throw new CliError(`option --${option} does not apply to "${command}"`, EXIT.usage, `see token-refresher ${command} --help`);
+      throw new CliError(`option --${option} does not apply to "${command}"`, "usage", `see token-refresher ${command} --help`);
     }
     values[option] = value;
   }
@@ -159,15 +157,31 @@ export function runClients(io: CliIo, env: Env, runtime: Pick<RuntimeSettings, "
   };
 }
 
-/** The write protocol over the run clients, for commands that read or write the token secret as the Lambda does. */
-export function writeProtocol({ credential, runtime }: RefresherConfig, clients: RunClients, io: CliIo): WriteProtocol {
-  const localNow = io.now ?? Date.now;
-  return new WriteProtocol(
-    new TokenStore(clients.secrets, credential.tokenSecretId),
-    new StateTable(clients.dynamodb, runtime.stateTableName, credential.name),
-    clients.clock,
-    { leaseMs: runtime.leaseSeconds * 1000, invocationEndsAt: localNow() + runtime.runBudgetMs + WRITE_GRACE_MS, localNow },
-  );
+/**
+ * The write protocol over clients that `clock` watches, for the commands (and `npm start`) that read
+ * or write the token secret as the Lambda does, with the write time a CLI run allows.
+ */
+export function writeProtocol({ credential, runtime }: RefresherConfig, clients: ProtocolClients, clock: AwsClock, localNow: () => number = Date.now): WriteProtocol {
+  return new WriteProtocol({ tokenSecretId: credential.tokenSecretId, stateTableName: runtime.stateTableName, credentialName: credential.name }, clients, clock, {
+    leaseMs: runtime.leaseSeconds * 1000,
+    invocationEndsAt: localNow() + runtime.runBudgetMs + WRITE_GRACE_MS,
+    localNow,
+  });
+}
+
+/**
+ * Fails before any AWS call when the SDK finds no region (variables, profile, instance metadata):
+ * its own error says so only in its message, which the CLI does not read.
+ */
+export async function requireRegion(env: Env): Promise<void> {
+  const client = new SecretsManagerClient(awsClientConfig(env));
+  try {
+    await client.config.region();
+  } catch {
+    throw new CliError("the AWS region is not set", "config", `set ${variableOf("region")} or pass --region`);
+  } finally {
+    client.destroy();
+  }
 }
 
 export function awsClientConfig(env: Env): { region?: string; endpoint?: string } {
@@ -192,7 +206,7 @@ export async function withFunctionConfig(args: ParsedArgs, io: CliIo): Promise<P
     const ours = new Set(SETTING_VARIABLES);
     const picked = Object.fromEntries(Object.entries(variables).filter(([variable]) => ours.has(variable)));
     const tokenSecretVariable = variableOf("tokenSecretId");
-    if (!picked[tokenSecretVariable]) throw new CliError(`function ${name} has no ${tokenSecretVariable} variable: is it a token-refresher function?`, EXIT.usage);
+    if (!picked[tokenSecretVariable]) throw new CliError(`function ${name} has no ${tokenSecretVariable} variable: is it a token-refresher function?`, "config");
     const shell = Object.fromEntries(Object.entries(io.env).filter(([variable]) => !ours.has(variable)));
     return { ...args, env: { ...shell, ...picked, ...args.overlay } };
   } finally {

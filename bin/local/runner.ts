@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { createAwsClients, type AwsClients } from "../../lambda/aws-clients.js";
@@ -14,8 +14,8 @@ import { createTestPki } from "./pki.js";
 import { createStateTable } from "./state-table.js";
 import { EXIT, exitCodeForResult, type ExitCode } from "../cli/errors.js";
 import { formatDuration } from "../cli/format.js";
+import { awsClientConfig, writeProtocol } from "../cli/settings.js";
 import type { Env } from "../cli/io.js";
-import { awsClientConfig } from "../cli/settings.js";
 
 export interface LocalRunOptions {
   readonly env: Env;
@@ -184,7 +184,6 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
         SecretString: JSON.stringify({ appId, secret: appSecret, caCertificate: pki.caPem, clientCertificate: pki.client.certPem, clientKey: pki.client.keyPem }),
       }),
     );
-    await secrets.send(new CreateSecretCommand({ Name: tokenSecretId, SecretString: "{}" }));
     const credential = credentialSpec({
       name: "local-demo",
       dialect: "iot",
@@ -194,6 +193,8 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
       refreshWindowSeconds: settings.refreshWindowSeconds,
     });
     const runtime = runtimeSettings({ stateTableName, eventBusName: "", httpTimeoutMs: 3_000, runBudgetMs: 10_000 });
+    // The token secret's first value ({}: no pair yet) goes in the way init writes it: through the write protocol.
+    await writeProtocol({ credential, runtime }, clients, clock).writeOperatorDocument(`npm-start-${randomUUID()}`, {}, undefined);
     const freezeAt = settings.freezeAfterRuns;
     const unfreezeAt = freezeAt && settings.unfreezeAfterRuns ? freezeAt + settings.unfreezeAfterRuns : 0;
     write(

@@ -6,19 +6,14 @@ import type { AwsClock } from "../clock.js";
 import type { CredentialSpec, RuntimeSettings } from "../config/index.js";
 import { createDialect as defaultCreateDialect, type DialectFactory } from "../dialects/index.js";
 import type { TokenDialect, TokenGrant } from "../dialects/types.js";
-import { NeedsInitialRefreshTokenError, PromotionPendingError, RefreshError, describeError } from "../errors.js";
-import {
-  WriteProtocol,
-  heldBySpacing,
-  inBackoff,
-  type AttemptRecord,
-  type Lease,
-} from "../protocol/write-protocol.js";
+import { NeedsInitialRefreshTokenError, PromotionPendingError, RefreshError, describeError, errorKindOf, outcomeKind } from "../errors.js";
+import { decide, isDue, type DecisionRules } from "../protocol/decision.js";
+import { WriteProtocol, type AttemptRecord, type Lease } from "../protocol/write-protocol.js";
 import { Redactor } from "../redaction.js";
 import { readClientSecretVersion, type ClientSecretVersion } from "../secrets/client-secret.js";
-import { TokenStore, accessTokenSecondsLeft, refreshTokenSecondsLeft, type TokenDocument, type TokenVersion } from "../secrets/token-store.js";
+import { accessTokenSecondsLeft, refreshTokenSecondsLeft, type TokenDocument, type TokenVersion } from "../secrets/token-store.js";
 import { WRITE_GRACE_MS, usesRefreshToken } from "../settings.js";
-import { StateTable, type CredentialState } from "../state/state-table.js";
+import type { CredentialState } from "../state/state-table.js";
 import type { RefreshResult, Telemetry } from "../telemetry/telemetry.js";
 import { Deadline } from "./deadline.js";
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from "./retry.js";
@@ -61,9 +56,9 @@ export interface RefreshEvent {
 type RunFacts = Omit<RefreshResult, "credential" | "apiCalls" | "durationMs" | "requestId" | "coldStart">;
 
 /**
- * One refresh run of `credential` (README, "How a refresh run works"): read, decide, lease, call,
- * compare-and-swap write, release, report. Never throws for an expected failure: the outcome is in
- * the result, the metrics and the event.
+ * One refresh run (README, "How a refresh run works"): read, decide, lease, call, compare-and-swap
+ * write, release, report. Never throws for an expected failure: the outcome is in the result, the
+ * metrics and the event.
  */
 export async function runRefresh(deps: RefreshDeps, credential: CredentialSpec, event: unknown = {}): Promise<RefreshResult> {
   const localNow = deps.localNow ?? Date.now;
@@ -94,6 +89,7 @@ function isForced(event: unknown): boolean {
 class RefreshRun {
   apiCalls = 0;
   private readonly protocol: WriteProtocol;
+  private readonly rules: DecisionRules;
   private readonly deadline: Deadline;
   private readonly runId: string;
   /** Local epoch ms the invocation must end by. */
@@ -113,9 +109,10 @@ class RefreshRun {
     this.runId = deps.runId ?? randomUUID();
     this.invocationEndsAt = deps.invocation?.endsAt ?? startedAt + runtime.runBudgetMs + WRITE_GRACE_MS;
     this.deadline = new Deadline(runtime.runBudgetMs, localNow);
+    this.rules = { refreshWindowSeconds: credential.refreshWindowSeconds, usesRefreshToken: usesRefreshToken(credential.dialect) };
     this.protocol = new WriteProtocol(
-      new TokenStore(deps.secrets, credential.tokenSecretId),
-      new StateTable(deps.dynamodb, runtime.stateTableName, credential.name),
+      { tokenSecretId: credential.tokenSecretId, stateTableName: runtime.stateTableName, credentialName: credential.name },
+      deps,
       deps.clock,
       {
         leaseMs: runtime.leaseSeconds * 1000,
@@ -141,20 +138,16 @@ class RefreshRun {
     const { current, state } = await this.protocol.snapshot();
     this.lastRead = current;
     this.redactor.add(current.document.accessToken, current.document.refreshToken);
-    const now = this.deps.clock.now();
-    const leaseLive = state.leaseUntil !== undefined && state.leaseUntil > now;
-    // A holder that ended without a clean release may have stored a pair that is not current yet.
-    const leftover = !leaseLive && state.leaseOwner !== undefined;
-    const ttl = accessTokenSecondsLeft(current.document, now);
-    const due = force || this.isDue(current.document, ttl, now);
-    if (!due && !leftover) return { outcome: "Skipped", reason: "not-due", ...this.stored(current) };
-    if (leaseLive) return { outcome: "Skipped", reason: "busy", ...this.stored(current) };
-    // An operator paused the credential (README, "Pausing a credential"): only a forced run refreshes.
-    if (state.paused && !force) return { outcome: "Skipped", reason: "paused", ...this.stored(current) };
-
+    // One rule set (lambda/protocol/decision.ts), which `status` reports too. The client secret is
+    // read only by a run that goes on: a backoff ends when its version changes.
+    const input = { document: current.document, state, now: this.deps.clock.now(), force };
+    const before = decide(input, this.rules);
+    if (before.kind === "skip") return { outcome: "Skipped", reason: before.reason, ...this.stored(current) };
     const clientSecret = await readClientSecretVersion(this.deps.secrets, this.credential.clientSecretId);
     this.redactor.addClientSecret(clientSecret.value);
-    if (!force && !leftover && inBackoff(state, now, clientSecret.versionId)) return this.backingOff(state, current);
+    const decision = decide({ ...input, clientSecret }, this.rules);
+    if (decision.kind === "skip") return { outcome: "Skipped", reason: decision.reason, ...this.stored(current) };
+    if (decision.kind === "backoff") return this.backingOff(state, current, decision.until);
 
     const lease = await this.protocol.acquire(this.runId, current);
     if (!lease) return { outcome: "Skipped", reason: "busy", ...this.stored(current) };
@@ -178,14 +171,10 @@ class RefreshRun {
       reason: error instanceof Error ? error.name : "Error",
       httpStatus: known?.httpStatus,
       errorCode: known?.errorCode,
+      errorKind: errorKindOf(error),
       message: describeError(error, this.redactor),
       ...(this.lastRead && this.stored(this.lastRead)),
     };
-  }
-
-  private isDue(document: TokenDocument, ttl: number | undefined, now: number): boolean {
-    if (ttl === undefined || (!document.refreshToken && usesRefreshToken(this.credential.dialect))) return true;
-    return ttl <= this.credential.refreshWindowSeconds && !heldBySpacing(document, ttl, now);
   }
 
   private async underLease(
@@ -208,8 +197,7 @@ class RefreshRun {
       };
       if (!force) return { facts: { outcome: "Refreshed", reason: "completed-pending", ...this.stored(completed) }, attempt };
     }
-    const now = this.deps.clock.now();
-    if (!force && !this.isDue(current.document, accessTokenSecondsLeft(current.document, now), now)) {
+    if (!force && !isDue(current.document, this.deps.clock.now(), this.rules)) {
       return { facts: { outcome: "Skipped", reason: "not-due", ...this.stored(current) } };
     }
     this.protocol.checkVersionBudget(state);
@@ -227,7 +215,7 @@ class RefreshRun {
       await dialect.close();
     }
     if (obtained === "superseded") {
-      const latest = (this.lastRead = await this.protocol.store.readCurrent());
+      const latest = (this.lastRead = await this.protocol.readCurrent());
       return { facts: { outcome: "Skipped", reason: "superseded", ...this.stored(latest) } };
     }
     // From the platform's answer to the promotion: nothing but the two writes (docs/protocol.md, step 6).
@@ -272,21 +260,24 @@ class RefreshRun {
     } catch (error) {
       if (!(error instanceof RefreshError) || error.outcome !== "CredentialRejected") throw error;
       // Another writer may have replaced the pair (and so used up this refresh token): that is no failure.
-      const latest = await this.protocol.store.readCurrent();
+      const latest = await this.protocol.readCurrent();
       if (latest.versionId !== lease.baseVersionId) return "superseded";
       if (!bootstrap) throw error;
       return login("logged-in-after-rejection");
     }
   }
 
-  private backingOff(state: CredentialState, current: TokenVersion): RunFacts {
+  private backingOff(state: CredentialState, current: TokenVersion, nextAttemptAt: number): RunFacts {
     const last = state.lastAttempt;
-    const until = new Date(state.nextAttemptAt!).toISOString();
+    const until = new Date(nextAttemptAt).toISOString();
+    const outcome = last?.outcome === "Refreshed" || !last ? "RefreshFailed" : last.outcome;
     return {
-      outcome: last?.outcome === "Refreshed" || !last ? "RefreshFailed" : last.outcome,
+      outcome,
       reason: "backoff",
       httpStatus: last?.httpStatus,
       errorCode: last?.errorCode,
+      // The failure it repeats; an item written before kinds were recorded: from the outcome.
+      errorKind: last?.errorKind ?? outcomeKind(outcome),
       message: `${state.failureStreak} consecutive failure${state.failureStreak === 1 ? "" : "s"} (last: ${last?.reason ?? "unknown"}); next attempt at ${until}, at once on a forced run or when the client secret changes`,
       backoffUntil: until,
       ...this.stored(current),
@@ -303,6 +294,7 @@ class RefreshRun {
         at: this.reportTime(),
         ...(known?.httpStatus !== undefined && { httpStatus: known.httpStatus }),
         ...(known?.errorCode !== undefined && { errorCode: known.errorCode }),
+        errorKind: errorKindOf(error),
         baseVersionId: lease.baseVersionId,
       },
       // Only what calling again cannot fix backs off; a lost pair or a storage hiccup is retried next tick.

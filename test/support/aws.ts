@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
+import { CreateEventBusCommand, DescribeRuleCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -40,6 +41,50 @@ export async function putAsCurrent(name: string, value: object): Promise<string>
     new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: "AWSCURRENT", MoveToVersionId: put.VersionId, RemoveFromVersionId: current.versionId }),
   );
   return put.VersionId!;
+}
+
+/** What `pause` and `resume` switch, as the stack creates it: the credential's schedule rule and its alarms (paging on-call). */
+export interface Switches {
+  readonly ruleName: string;
+  readonly alarmNames: string[];
+  /** SCHEDULE_RULE_NAME and ALARM_NAMES, as the stack sets them on the function. */
+  readonly env: Record<string, string>;
+  /** The rule's state and whether the alarms' actions are on (one value: they are switched together). */
+  read(): Promise<{ readonly scheduleRule: "enabled" | "disabled"; readonly alarmActions: "on" | "off" }>;
+}
+
+export async function createSwitches(alarmCount = 2): Promise<Switches> {
+  const ruleName = uniqueName("schedule");
+  await eventsClient().send(new PutRuleCommand({ Name: ruleName, ScheduleExpression: "rate(5 minutes)", State: "ENABLED" }));
+  const alarmNames = Array.from({ length: alarmCount }, () => uniqueName("AccessTokenTtl"));
+  const alarms = new CloudWatchClient({});
+  for (const name of alarmNames) {
+    await alarms.send(
+      new PutMetricAlarmCommand({
+        AlarmName: name,
+        Namespace: "TokenRefresher",
+        MetricName: "AccessTokenTtl",
+        Statistic: "Minimum",
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 300,
+        ComparisonOperator: "LessThanOrEqualToThreshold",
+        TreatMissingData: "breaching",
+        AlarmActions: ["arn:aws:sns:us-east-1:123456789012:on-call"],
+      }),
+    );
+  }
+  return {
+    ruleName,
+    alarmNames,
+    env: { SCHEDULE_RULE_NAME: ruleName, ALARM_NAMES: alarmNames.join(",") },
+    async read() {
+      const actions = new Set(((await alarms.send(new DescribeAlarmsCommand({ AlarmNames: alarmNames }))).MetricAlarms ?? []).map((alarm) => alarm.ActionsEnabled));
+      if (actions.size !== 1) throw new Error(`the alarms' actions differ: ${[...actions].join(", ")}`);
+      const rule = await eventsClient().send(new DescribeRuleCommand({ Name: ruleName }));
+      return { scheduleRule: rule.State === "ENABLED" ? "enabled" : "disabled", alarmActions: [...actions][0] ? "on" : "off" };
+    },
+  };
 }
 
 export interface CurrentSecret {

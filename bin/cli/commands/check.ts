@@ -7,11 +7,12 @@ import { oauth2TokenUrl, variableOf } from "../../../lambda/config/index.js";
 import type { DialectName } from "../../../lambda/settings.js";
 import { IOT_AUTH_PATH } from "../../../lambda/iot/auth-client.js";
 import type { TlsMaterial } from "../../../lambda/http/client.js";
-import { SecretFormatError } from "../../../lambda/errors.js";
+import { SecretFormatError, errorKindOf, type ErrorKind } from "../../../lambda/errors.js";
 import { readClientSecret, tlsMaterial } from "../../../lambda/secrets/client-secret.js";
-import { CliError, EXIT, type ExitCode } from "../errors.js";
+import { CliError, EXIT, EXIT_FOR_KIND, type ExitCode } from "../errors.js";
 import type { CliIo } from "../io.js";
-import { flag, secretsClient, someSettings, stringOption, type ParsedArgs } from "../settings.js";
+import { errorFact, type Output } from "../output.js";
+import { secretsClient, someSettings, stringOption, type ParsedArgs } from "../settings.js";
 
 const IOT_REFRESH_PATH = `${IOT_AUTH_PATH}/refreshToken`;
 /** The endpoint setting, as hints name it. */
@@ -38,7 +39,8 @@ export interface StepResult {
 class StepFailure extends Error {
   constructor(
     readonly diagnosis: string,
-    readonly exitCode: ExitCode = EXIT.unreachable,
+    /** `secret` for the client secret's own problems; `unreachable` for the network's. */
+    readonly kind: ErrorKind = "unreachable",
   ) {
     super(diagnosis);
   }
@@ -49,19 +51,18 @@ class StepFailure extends Error {
  * certificate, verification always on), then one harmless HTTP GET — and says which step fails and
  * why. It never calls login or refresh: no token is used, issued or invalidated.
  */
-export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
+export async function checkCommand(args: ParsedArgs, io: CliIo, out: Output): Promise<ExitCode> {
   const config = someSettings(args.env, ["dialect", "clientSecretId", "endpointUrl", "oauth2TokenPath", "httpTimeoutMs"], ["clientSecretId", "endpointUrl"]) as unknown as EndpointConfig;
   const timeoutMs = timeoutOption(stringOption(args, "timeout"), config.httpTimeoutMs);
   const target = new URL(config.dialect === "iot" ? `${config.endpointUrl}${IOT_REFRESH_PATH}` : oauth2TokenUrl(config.endpointUrl, config.oauth2TokenPath));
-  const json = flag(args, "json");
   const steps: StepResult[] = [];
   const report = (result: StepResult) => {
     steps.push(result);
-    if (!json) io.stdout(`${result.status.toUpperCase().padEnd(4)}  ${result.step.padEnd(13)}  ${result.detail}\n`);
+    out.text(`${result.status.toUpperCase().padEnd(4)}  ${result.step.padEnd(13)}  ${result.detail}\n`);
   };
-  if (!json) io.stdout(`checking ${target.origin}${target.pathname} (${config.dialect})\n`);
+  out.text(`checking ${target.origin}${target.pathname} (${config.dialect})\n`);
 
-  let exitCode: ExitCode = EXIT.ok;
+  let failure: StepFailure | undefined;
   let failedStep: StepName | undefined;
   const run = async <T>(step: StepName, action: () => Promise<{ value: T; detail: string; warn?: boolean }>): Promise<T> => {
     try {
@@ -73,7 +74,6 @@ export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<ExitCod
       if (!failure) throw error;
       report({ step, status: "fail", detail: failure.diagnosis });
       failedStep = step;
-      exitCode = failure.exitCode;
       throw failure;
     }
   };
@@ -88,19 +88,26 @@ export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<ExitCod
     await run("HTTP", () => httpProbe(target, tls, timeoutMs));
   } catch (error) {
     if (!(error instanceof StepFailure)) throw error;
+    failure = error;
   }
-  if (json) {
-    io.stdout(`${JSON.stringify({ target: `${target.origin}${target.pathname}`, reachable: failedStep === undefined, steps, exitCode }, null, 2)}\n`);
-  } else {
-    io.stdout(failedStep === undefined ? "reachable\n" : `not reachable: the ${failedStep} step failed\n`);
-  }
+  const exitCode = failure ? EXIT_FOR_KIND[failure.kind] : EXIT.ok;
+  out.done(
+    {
+      target: `${target.origin}${target.pathname}`,
+      reachable: failure === undefined,
+      steps,
+      exitCode,
+      ...(failure && { error: errorFact(failure.kind, `the ${failedStep} step failed: ${failure.diagnosis}`, undefined) }),
+    },
+    failure === undefined ? "reachable\n" : `not reachable: the ${failedStep} step failed\n`,
+  );
   return exitCode;
 }
 
 function timeoutOption(raw: string | undefined, fallbackMs: number): number {
   if (raw === undefined) return fallbackMs;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 120) throw new CliError(`--timeout must be a number of seconds between 0 and 120, got "${raw}"`, EXIT.usage);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 120) throw new CliError(`--timeout must be a number of seconds between 0 and 120, got "${raw}"`, "usage");
   return Math.round(seconds * 1000);
 }
 
@@ -125,8 +132,8 @@ async function readTls(config: EndpointConfig, args: ParsedArgs, io: CliIo): Pro
     tls = tlsMaterial(await readClientSecret(secrets, config.clientSecretId));
   } catch (error) {
     const name = error instanceof Error ? error.name : "Error";
-    if (error instanceof SecretFormatError) throw new StepFailure(error.message, EXIT.usage);
-    throw new StepFailure(`cannot read ${config.clientSecretId}: ${name}${name === "ResourceNotFoundException" ? " — create it with token-refresher init" : ""}`, EXIT.usage);
+    if (error instanceof SecretFormatError) throw new StepFailure(error.message, "secret");
+    throw new StepFailure(`cannot read ${config.clientSecretId}: ${name}${name === "ResourceNotFoundException" ? " — create it with token-refresher init" : ""}`, errorKindOf(error));
   } finally {
     if (!io.secrets) secrets.destroy();
   }
@@ -138,12 +145,12 @@ async function readTls(config: EndpointConfig, args: ParsedArgs, io: CliIo): Pro
     try {
       matches = cert.checkPrivateKey(createPrivateKey(tls.key));
     } catch {
-      throw new StepFailure("clientKey is not a readable private key (PEM, unencrypted)", EXIT.usage);
+      throw new StepFailure("clientKey is not a readable private key (PEM, unencrypted)", "secret");
     }
-    if (!matches) throw new StepFailure("clientKey does not belong to clientCertificate: store the key the certificate was issued for", EXIT.usage);
+    if (!matches) throw new StepFailure("clientKey does not belong to clientCertificate: store the key the certificate was issued for", "secret");
     const expires = Date.parse(cert.validTo);
     const now = (io.now ?? Date.now)();
-    if (expires <= now) throw new StepFailure(`clientCertificate (${cn(cert.subject)}) expired on ${new Date(expires).toISOString()}: renew it and store it in the client secret`, EXIT.usage);
+    if (expires <= now) throw new StepFailure(`clientCertificate (${cn(cert.subject)}) expired on ${new Date(expires).toISOString()}: renew it and store it in the client secret`, "secret");
     if (expires - now < 14 * 86_400_000) warn = true;
     notes.push(`client certificate: ${describeCert(tls.cert)}${warn ? " — EXPIRES WITHIN 14 DAYS" : ""}`);
   } else {

@@ -4,13 +4,14 @@ import { Telemetry, type RefreshResult } from "../../../lambda/telemetry/telemet
 import { exitCodeForResult, type ExitCode } from "../errors.js";
 import { hintFor, outcomeLine } from "../format.js";
 import type { CliIo } from "../io.js";
+import { errorFact, type Output } from "../output.js";
 import { flag, fullConfig, runClients, type ParsedArgs } from "../settings.js";
 
 /** One run of the Lambda's workflow (`runRefresh`), from the command line. */
-export async function refreshCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
+export async function refreshCommand(args: ParsedArgs, io: CliIo, out: Output): Promise<ExitCode> {
   const config = fullConfig(args.env);
   const result = await runWorkflow(config, args, io, flag(args, "force"));
-  return reportResult(result, config, args, io);
+  return reportResult(result, config, out);
 }
 
 /**
@@ -47,14 +48,14 @@ export async function runWorkflow({ credential, runtime }: RefresherConfig, args
   }
 }
 
-export function reportResult(result: RefreshResult, config: RefresherConfig, args: ParsedArgs, io: CliIo): ExitCode {
-  const code = exitCodeForResult(result);
-  if (flag(args, "json")) {
-    io.stdout(`${JSON.stringify({ ...result, exitCode: code }, null, 2)}\n`);
-  } else {
-    io.stdout(`${config.credential.name}: ${outcomeLine(result)}\n`);
-  }
+/** Prints a run's result (the document: the result, its exit code, and for a failure `error`) and returns its exit code. */
+export function reportResult(result: RefreshResult, config: RefresherConfig, out: Output): ExitCode {
+  const exitCode = exitCodeForResult(result);
   const hint = hintFor(result, config.credential.dialect);
-  if (hint) io.stderr(`hint: ${hint}\n`);
-  return code;
+  out.done(
+    { ...result, exitCode, ...(result.errorKind && { error: errorFact(result.errorKind, result.message ?? result.reason, hint) }) },
+    `${config.credential.name}: ${outcomeLine(result)}\n`,
+    hint,
+  );
+  return exitCode;
 }
