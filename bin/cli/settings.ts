@@ -4,7 +4,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { createAwsClients, type AwsClients } from "../../lambda/aws-clients.js";
 import { AwsClock } from "../../lambda/clock.js";
 import {
-  SETTING_VARIABLES,
+  FUNCTION_VARIABLES,
   environmentText,
   loadConfig,
   readSettings,
@@ -191,10 +191,10 @@ export function awsClientConfig(env: Env): { region?: string; endpoint?: string 
 }
 
 /**
- * `--function NAME`: takes every setting variable (the settings table) from the deployed function's
- * configuration, so the CLI runs with exactly what the Lambda runs with. A setting variable of the
- * shell is dropped, also where the function has none (it would run differently from the Lambda);
- * flags still win.
+ * `--function NAME`: takes every credential and runtime setting (the settings table) from the
+ * deployed function's configuration, so the CLI runs with exactly what the Lambda runs with. Such a
+ * variable of the shell is dropped, also where the function has none (it would run differently from
+ * the Lambda); the shell's region stays, and flags still win.
  */
 export async function withFunctionConfig(args: ParsedArgs, io: CliIo): Promise<ParsedArgs> {
   const name = stringOption(args, "function");
@@ -203,7 +203,7 @@ export async function withFunctionConfig(args: ParsedArgs, io: CliIo): Promise<P
   try {
     const answer = await client.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
     const variables = answer.Environment?.Variables ?? {};
-    const ours = new Set(SETTING_VARIABLES);
+    const ours = new Set(FUNCTION_VARIABLES);
     const picked = Object.fromEntries(Object.entries(variables).filter(([variable]) => ours.has(variable)));
     const tokenSecretVariable = variableOf("tokenSecretId");
     if (!picked[tokenSecretVariable]) throw new CliError(`function ${name} has no ${tokenSecretVariable} variable: is it a token-refresher function?`, "config");

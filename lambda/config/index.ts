@@ -8,7 +8,7 @@ import { CREDENTIAL_SETTINGS, RUNTIME_SETTINGS, SETTINGS, setting, type Credenti
 import { formatText, parseText } from "./values.js";
 
 export { oauth2TokenUrl, leaseSecondsFor, runBudgetMsFor, settingProblems, withDefaults, type SettingProblem, type SettingValues } from "./rules.js";
-export { SETTINGS, SETTING_VARIABLES, setting, type SettingField } from "./table.js";
+export { FUNCTION_VARIABLES, SETTINGS, SETTING_VARIABLES, setting, type SettingField } from "./table.js";
 
 interface CommonSpec {
   /** The `Credential` metric dimension, the events' `credential` and the key of its state item. */

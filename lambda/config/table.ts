@@ -440,5 +440,11 @@ export const ENV_SETTINGS: readonly (readonly [SettingField, string])[] = SETTIN
   return env ? [[field, env] as const] : [];
 });
 
-/** Every variable of the table: what `--function` takes from a deployed function, and what the docs list. */
+/** Every variable of the table. */
 export const SETTING_VARIABLES: readonly string[] = ENV_SETTINGS.map(([, env]) => env);
+
+/** The variables a refresher function carries (credential and runtime settings): what `--function` takes from it. */
+export const FUNCTION_VARIABLES: readonly string[] = ENV_SETTINGS.flatMap(([field, env]) => {
+  const { group } = setting(field);
+  return group === "credential" || group === "runtime" ? [env] : [];
+});

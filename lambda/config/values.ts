@@ -20,6 +20,7 @@ export type SettingValue = string | number | boolean | readonly string[];
 
 /** `90` → "90 seconds", `900` → "15 minutes", `86400` → "1 day", `0.1` → "100 ms". */
 export function humanDuration(seconds: number): string {
+  if (seconds === 0) return "0 seconds";
   const units: [number, string][] = [
     [86_400, "day"],
     [3_600, "hour"],

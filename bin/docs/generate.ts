@@ -1,0 +1,8 @@
+// `npm run docs`: writes the reference pages generated from the code (docs/configuration.md).
+import { writeFileSync } from "node:fs";
+import { GENERATED_PAGES } from "./pages.js";
+
+for (const { path, render } of GENERATED_PAGES) {
+  writeFileSync(new URL(`../../${path}`, import.meta.url), render());
+  process.stdout.write(`wrote ${path}\n`);
+}
