@@ -18,6 +18,11 @@ const GROUPS: readonly { readonly group: SettingGroup; readonly title: string; r
     about: "What a run needs besides its credential: where the state lives, how long a run may take, where it reports. The construct derives most of them from its props.",
   },
   {
+    group: "fleet",
+    title: "Fleet settings",
+    about: "A fleet deployment (docs/fleet.md): credentials as data, one scheduler, a queue and workers. Its functions carry these; the CLI's fleet commands read them with `--function`.",
+  },
+  {
     group: "stack",
     title: "Stack settings",
     about: "What only the construct and the CDK configuration file know: the function, its schedule, its alarms and the secrets it creates or imports.",

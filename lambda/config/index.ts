@@ -59,6 +59,10 @@ export interface RuntimeSettings {
   readonly metricsNamespace: string;
   /** Bus for `Token Refreshed` / `Token Refresh Failed`; empty disables events. */
   readonly eventBusName: string;
+  /** Emit the run-count and duration metrics besides the ones alarms use (docs/cost.md). */
+  readonly detailedMetrics: boolean;
+  /** Emit `RefreshTokenTtl` only below this many seconds left; unset: always. */
+  readonly refreshTokenTtlReportBelowSeconds?: number;
   /** The credential's schedule rule (dedicated deployments; `pause`/`resume`). */
   readonly scheduleRuleName?: string;
   /** The credential's alarms (dedicated deployments; `pause`/`resume`). */

@@ -17,7 +17,7 @@ import { operatorPrincipalArnsProblem } from "./principals.js";
 import type { ValueKind } from "./values.js";
 
 /** Where a setting lives: one credential's spec, the runtime of a run, the deployed stack, or the operator's shell. */
-export type SettingGroup = "credential" | "runtime" | "stack" | "cli";
+export type SettingGroup = "credential" | "runtime" | "fleet" | "stack" | "cli";
 
 export interface Setting {
   readonly group: SettingGroup;
@@ -248,6 +248,22 @@ export const RUNTIME_SETTINGS = {
     prop: "eventBus",
     json: { field: "eventBusName", at: "credential" },
   },
+  detailedMetrics: {
+    group: "runtime",
+    doc: "Emit the run-count and duration metrics (`RefreshSucceeded`, `RefreshSkipped`, `RefreshDuration`) besides the ones alarms use; the log line carries them either way (docs/cost.md).",
+    value: { kind: "boolean" },
+    default: true,
+    derivedDefault: "`true`; the construct: its `dashboard` prop",
+    env: "DETAILED_METRICS",
+    prop: "detailedMetrics",
+  },
+  refreshTokenTtlReportBelowSeconds: {
+    group: "runtime",
+    doc: "Emit `RefreshTokenTtl` only while the refresh token has less than this left (unset: always); the construct sets twice its alarm's threshold, so a healthy credential pays for no such metric (docs/cost.md).",
+    value: { kind: "integer", min: 1, max: 63_072_000, unit: "s" },
+    derivedDefault: "unset; the construct: twice the `RefreshTokenTtl` alarm threshold, unless detailed metrics are on",
+    env: "REFRESH_TOKEN_TTL_REPORT_BELOW_SECONDS",
+  },
   scheduleRuleName: {
     group: "runtime",
     doc: "The credential's schedule rule, which `pause` and `resume` switch; the stack sets it.",
@@ -259,6 +275,70 @@ export const RUNTIME_SETTINGS = {
     doc: "Comma-separated names of the credential's alarms, whose actions `pause` and `resume` switch; the stack sets it.",
     value: { kind: "list", item: { pattern: /^[^,]{1,255}$/, what: "alarm names" } },
     env: "ALARM_NAMES",
+  },
+} as const satisfies Record<string, Setting>;
+
+/** A fleet deployment (docs/fleet.md): its functions carry these, and the fleet commands of the CLI read them with `--function`. */
+export const FLEET_SETTINGS = {
+  fleetName: {
+    group: "fleet",
+    doc: "Name of the fleet: the `Fleet` metric dimension, the tag on every secret it created, and part of its resource names.",
+    value: NAME,
+    env: "FLEET_NAME",
+    flag: "fleet",
+    flagValue: "NAME",
+    prop: "fleetName",
+  },
+  registryTableName: {
+    group: "fleet",
+    doc: "DynamoDB table of the fleet's credentials (one item each: the credential's spec and when it is due).",
+    value: { kind: "text", pattern: /^[A-Za-z0-9_.-]{3,255}$/, what: "a DynamoDB table name" },
+    env: "REGISTRY_TABLE_NAME",
+    flag: "registry-table",
+    flagValue: "NAME",
+  },
+  workQueueUrl: {
+    group: "fleet",
+    doc: "SQS queue the scheduler hands due credentials to; the workers read it.",
+    value: { kind: "https-url" },
+    env: "WORK_QUEUE_URL",
+  },
+  runRoleArn: {
+    group: "fleet",
+    doc: "The role a worker assumes for one credential's run, with a session tag naming the credential (docs/security.md).",
+    value: { kind: "text", pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/, what: "an IAM role ARN" },
+    env: "RUN_ROLE_ARN",
+  },
+  secretNamePrefix: {
+    group: "fleet",
+    doc: "Prefix of the names of the secrets `fleet add` creates (`<prefix><credential>/client`, `/token`); the run role may touch only secrets under it.",
+    value: { kind: "text", pattern: /^[A-Za-z0-9/_+=.@-]{1,200}\/$/, what: "a Secrets Manager name prefix ending in /" },
+    default: "token-refresher/",
+    env: "SECRET_NAME_PREFIX",
+    prop: "secretNamePrefix",
+  },
+  writeBudgetPerSecond: {
+    group: "fleet",
+    doc: "Secrets Manager writes per second the fleet may use of the account's 50 (`PutSecretValue` and `UpdateSecretVersionStage` share them); the scheduler paces refreshes under it.",
+    value: { kind: "integer", min: 2, max: 50, unit: "count" },
+    default: 20,
+    env: "WRITE_BUDGET_PER_SECOND",
+    prop: "writeBudgetPerSecond",
+  },
+  overdueThresholdSeconds: {
+    group: "fleet",
+    doc: "A credential whose stored access token has less than this left and that no run refreshed is overdue: the scheduler pages for it (the fleet's dead-man's switch).",
+    value: { kind: "integer", min: 60, max: 86_400, unit: "s" },
+    default: 600,
+    env: "OVERDUE_THRESHOLD_SECONDS",
+    prop: "overdueThreshold",
+  },
+  workerConcurrency: {
+    group: "fleet",
+    doc: "Most worker invocations at once (the queue's event source `MaximumConcurrency`).",
+    value: { kind: "integer", min: 2, max: 1_000, unit: "count" },
+    default: 10,
+    prop: "workerConcurrency",
   },
 } as const satisfies Record<string, Setting>;
 
@@ -387,6 +467,7 @@ export const STACK_SETTINGS = {
       what: "IAM role or user ARNs; * and ? match within one path segment (docs/security.md)",
       problem: (value) => (Array.isArray(value) ? operatorPrincipalArnsProblem(value) : "must be a list of IAM role or user ARNs"),
     },
+    env: "OPERATOR_PRINCIPAL_ARNS",
     prop: "operatorPrincipalArns",
     json: { field: "operatorPrincipalArns", at: "top" },
   },
@@ -422,10 +503,11 @@ export const CLI_SETTINGS = {
   },
 } as const satisfies Record<string, Setting>;
 
-export const SETTINGS = { ...CREDENTIAL_SETTINGS, ...RUNTIME_SETTINGS, ...STACK_SETTINGS, ...CLI_SETTINGS } as const;
+export const SETTINGS = { ...CREDENTIAL_SETTINGS, ...RUNTIME_SETTINGS, ...FLEET_SETTINGS, ...STACK_SETTINGS, ...CLI_SETTINGS } as const;
 export type SettingField = keyof typeof SETTINGS;
 export type CredentialField = keyof typeof CREDENTIAL_SETTINGS;
 export type RuntimeField = keyof typeof RUNTIME_SETTINGS;
+export type FleetField = keyof typeof FLEET_SETTINGS;
 
 export const SETTING_FIELDS = Object.keys(SETTINGS) as SettingField[];
 
@@ -443,8 +525,5 @@ export const ENV_SETTINGS: readonly (readonly [SettingField, string])[] = SETTIN
 /** Every variable of the table. */
 export const SETTING_VARIABLES: readonly string[] = ENV_SETTINGS.map(([, env]) => env);
 
-/** The variables a refresher function carries (credential and runtime settings): what `--function` takes from it. */
-export const FUNCTION_VARIABLES: readonly string[] = ENV_SETTINGS.flatMap(([field, env]) => {
-  const { group } = setting(field);
-  return group === "credential" || group === "runtime" ? [env] : [];
-});
+/** The variables a refresher or fleet function carries (every setting but the operator's shell): what `--function` takes from it. */
+export const FUNCTION_VARIABLES: readonly string[] = ENV_SETTINGS.flatMap(([field, env]) => (setting(field).group === "cli" ? [] : [env]));

@@ -34,6 +34,7 @@ describe("loadConfig (the Lambda's environment)", () => {
       awsRequestTimeoutMs: 3_000,
       metricsNamespace: "TokenRefresher",
       eventBusName: "default",
+      detailedMetrics: true,
     });
     // One rule for both: the construct's timeout (40 s) gives this budget and this lease.
     expect(runBudgetMsFor(SETTINGS.timeoutSeconds.default)).toBe(SETTINGS.runBudgetMs.default);
@@ -122,7 +123,7 @@ describe("the environment the construct writes", () => {
       return (group === "credential" || group === "runtime") && env ? [env] : [];
     });
     const credential = credentialSpec({ name: "a", dialect: "oauth2", clientSecretId: "c", tokenSecretId: "t", endpointUrl: "https://h", oauth2ClientAuth: "client_secret_post", oauth2Scope: "s", oauth2Audience: "u" });
-    const runtime = runtimeSettings({ stateTableName: "state", scheduleRuleName: "rule", alarmNames: ["x"] });
+    const runtime = runtimeSettings({ stateTableName: "state", scheduleRuleName: "rule", alarmNames: ["x"], refreshTokenTtlReportBelowSeconds: 86_400 });
     expect(Object.keys(functionEnvironment(credential, runtime)).sort()).toEqual([...variables].sort());
   });
 });
