@@ -9,7 +9,7 @@ import { Telemetry, type RefreshResult } from "./telemetry/telemetry.js";
 const { credential, runtime } = loadConfig();
 const clock = new AwsClock();
 const { secrets, dynamodb, events } = createAwsClients(runtime.awsRequestTimeoutMs, clock);
-const telemetry = new Telemetry({ namespace: runtime.metricsNamespace, eventBusName: runtime.eventBusName, events });
+const telemetry = Telemetry.forRuntime(runtime, events);
 let coldStart = true;
 
 /** EventBridge schedule target; `{"force": true}` refreshes even when the token is not due. */

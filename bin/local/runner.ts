@@ -212,10 +212,7 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
     write(HEADER);
 
     let lastEmf: Record<string, unknown> = {};
-    const telemetry = new Telemetry({
-      namespace: runtime.metricsNamespace,
-      eventBusName: runtime.eventBusName,
-      events,
+    const telemetry = Telemetry.forRuntime(runtime, events, {
       write: (line) => {
         lastEmf = JSON.parse(line) as Record<string, unknown>;
         if (settings.showEmf) write(`          EMF ${line}`);
@@ -256,10 +253,7 @@ async function runReal(options: LocalRunOptions): Promise<ExitCode> {
   const clock = new AwsClock();
   const clients = createAwsClients(runtime.awsRequestTimeoutMs, clock, aws);
   const { secrets, dynamodb, events } = clients;
-  const telemetry = new Telemetry({
-    namespace: runtime.metricsNamespace,
-    eventBusName: runtime.eventBusName,
-    events,
+  const telemetry = Telemetry.forRuntime(runtime, events, {
     write: (line) => {
       if (settings.showEmf) write(`          EMF ${line}`);
     },

@@ -13,6 +13,8 @@ export const METRIC = {
   duration: "RefreshDuration",
 } as const;
 export const DIMENSION = "Credential";
+/** A fleet's metrics (docs/fleet.md). */
+export const FLEET_DIMENSION = "Fleet";
 export const EVENT_SOURCE = "token-refresher";
 export const EVENT_REFRESHED = "Token Refreshed";
 export const EVENT_FAILED = "Token Refresh Failed";

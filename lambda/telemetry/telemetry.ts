@@ -1,7 +1,8 @@
 import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import type { RuntimeSettings } from "../config/index.js";
 import type { ErrorKind, FailureOutcome } from "../errors.js";
 import { cleanErrorCode, cleanText } from "../redaction.js";
-import { DIMENSION, EVENT_FAILED, EVENT_REFRESHED, EVENT_SOURCE, METRIC } from "./names.js";
+import { DIMENSION, EVENT_FAILED, EVENT_REFRESHED, EVENT_SOURCE, FLEET_DIMENSION, METRIC } from "./names.js";
 
 export type RunOutcome = "Refreshed" | "Skipped" | FailureOutcome;
 
@@ -41,17 +42,65 @@ export interface TelemetryOptions {
   readonly events: EventBridgeClient;
   /** Where the EMF log line goes; stdout in Lambda, where CloudWatch extracts the metrics. */
   readonly write?: (line: string) => void;
+  /** Which metrics the line declares (docs/cost.md); default: all of them, per credential. */
+  readonly metrics?: MetricPolicy;
 }
 
 /**
+ * Which of a run's values become CloudWatch metrics: each metric costs for every hour it is sent, so
+ * only what an alarm or a dashboard reads is declared. The log line carries every value either way.
+ */
+export interface MetricPolicy {
+  /**
+   * The run-count and duration metrics (`RefreshSucceeded`, `RefreshSkipped`, `RefreshDuration`), and
+   * the failure counts as zeros on healthy runs. Off: a failure count is sent only as a 1, which the
+   * alarms (missing data is not breaching) read the same.
+   */
+  readonly detailed: boolean;
+  /** Send `RefreshTokenTtl` only while less than this many seconds are left; undefined: always. */
+  readonly refreshTokenTtlReportBelowSeconds?: number;
+  /**
+   * A fleet (docs/fleet.md): counts, duration and the access token's remaining time go out with
+   * dimension `Fleet` only, and failure outcomes with `Fleet, Credential` only on a failed run, so a
+   * healthy credential costs no metric.
+   */
+  readonly fleetName?: string;
+}
+
+const FAILURE_METRICS: readonly string[] = [METRIC.failed, METRIC.credentialRejected, METRIC.appFrozen, METRIC.pairDiscarded];
+const DETAILED_METRICS: readonly string[] = [METRIC.succeeded, METRIC.skipped, METRIC.duration];
+
+/**
  * Reports a run: one JSON line on stdout that is both the structured log line and a CloudWatch
- * Embedded Metric Format document (dimension `Credential` only), and an EventBridge event.
+ * Embedded Metric Format document (dimension `Credential`, or `Fleet` in a fleet; see MetricPolicy),
+ * and an EventBridge event.
  */
 export class Telemetry {
   private readonly write: (line: string) => void;
+  private readonly policy: MetricPolicy;
+
+  /** The telemetry a run with these runtime settings reports through (the Lambda, the CLI, `npm start`, a fleet's worker). */
+  static forRuntime(
+    runtime: Pick<RuntimeSettings, "metricsNamespace" | "eventBusName" | "detailedMetrics" | "refreshTokenTtlReportBelowSeconds">,
+    events: EventBridgeClient,
+    options: Pick<TelemetryOptions, "write"> & Pick<MetricPolicy, "fleetName"> = {},
+  ): Telemetry {
+    return new Telemetry({
+      namespace: runtime.metricsNamespace,
+      eventBusName: runtime.eventBusName,
+      events,
+      ...(options.write && { write: options.write }),
+      metrics: {
+        detailed: runtime.detailedMetrics,
+        ...(runtime.refreshTokenTtlReportBelowSeconds !== undefined && { refreshTokenTtlReportBelowSeconds: runtime.refreshTokenTtlReportBelowSeconds }),
+        ...(options.fleetName !== undefined && { fleetName: options.fleetName }),
+      },
+    });
+  }
 
   constructor(private readonly options: TelemetryOptions) {
     this.write = options.write ?? ((line) => process.stdout.write(line));
+    this.policy = options.metrics ?? { detailed: true };
   }
 
   /** Writes the line, then publishes the event; `signal` ends a publish that would outlast the invocation. */
@@ -77,23 +126,39 @@ export class Telemetry {
     if (result.refreshTokenTtlSeconds !== undefined) values[METRIC.refreshTokenTtl] = result.refreshTokenTtlSeconds;
     const seconds: readonly string[] = [METRIC.accessTokenTtl, METRIC.refreshTokenTtl];
     const unit = (name: string) => (name === METRIC.duration ? "Milliseconds" : seconds.includes(name) ? "Seconds" : "Count");
+    const declare = (names: readonly string[], dimensions: readonly string[]) => ({
+      Namespace: this.options.namespace,
+      Dimensions: [dimensions],
+      Metrics: names.map((name) => ({ Name: name, Unit: unit(name) })),
+    });
+    const { fleetName } = this.policy;
+    const directives = fleetName === undefined ? [declare(this.credentialMetrics(values), [DIMENSION])] : this.fleetDirectives(values, declare);
     return {
-      _aws: {
-        Timestamp: now.getTime(),
-        CloudWatchMetrics: [
-          {
-            Namespace: this.options.namespace,
-            Dimensions: [[DIMENSION]],
-            Metrics: Object.keys(values).map((name) => ({ Name: name, Unit: unit(name) })),
-          },
-        ],
-      },
+      _aws: { Timestamp: now.getTime(), CloudWatchMetrics: directives.filter((directive) => directive.Metrics.length > 0) },
       level: failed ? "ERROR" : "INFO",
       message: `refresh run: ${result.outcome} (${result.reason})`,
       [DIMENSION]: result.credential,
+      ...(fleetName !== undefined && { [FLEET_DIMENSION]: fleetName }),
       ...result,
       ...values,
     };
+  }
+
+  /** The metrics a dedicated refresher declares, dimension `Credential`, under the policy. */
+  private credentialMetrics(values: Readonly<Record<string, number>>): string[] {
+    const { detailed, refreshTokenTtlReportBelowSeconds: horizon } = this.policy;
+    return Object.keys(values).filter((name) => {
+      if (name === METRIC.refreshTokenTtl) return horizon === undefined || values[name]! < horizon;
+      if (FAILURE_METRICS.includes(name)) return detailed || values[name] !== 0;
+      return !DETAILED_METRICS.includes(name) || detailed;
+    });
+  }
+
+  /** A fleet's two declarations: aggregates per fleet, failures per credential only when they happened. */
+  private fleetDirectives<T>(values: Readonly<Record<string, number>>, declare: (names: readonly string[], dimensions: readonly string[]) => T): T[] {
+    const aggregate = Object.keys(values).filter((name) => name !== METRIC.refreshTokenTtl);
+    const failures = FAILURE_METRICS.filter((name) => values[name] === 1);
+    return [declare(aggregate, [FLEET_DIMENSION]), declare(failures, [FLEET_DIMENSION, DIMENSION])];
   }
 
   private async publish(result: RefreshResult, signal: AbortSignal | undefined): Promise<void> {

@@ -1,6 +1,6 @@
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { describe, expect, it } from "vitest";
-import { Telemetry, type RefreshResult } from "../../lambda/telemetry/telemetry.js";
+import { Telemetry, type MetricPolicy, type RefreshResult } from "../../lambda/telemetry/telemetry.js";
 import { EventSink, eventsClient } from "../support/aws.js";
 
 const refreshed: RefreshResult = {
@@ -15,10 +15,20 @@ const refreshed: RefreshResult = {
   ttlSeconds: 3599,
 };
 
-function capture(eventBusName = "", events: EventBridgeClient = eventsClient()) {
+function capture(eventBusName = "", events: EventBridgeClient = eventsClient(), metrics?: MetricPolicy) {
   const lines: string[] = [];
-  const telemetry = new Telemetry({ namespace: "TokenRefresher", eventBusName, events, write: (line) => lines.push(line) });
+  const telemetry = new Telemetry({ namespace: "TokenRefresher", eventBusName, events, write: (line) => lines.push(line), ...(metrics && { metrics }) });
   return { telemetry, lines };
+}
+
+type Directive = { Dimensions: string[][]; Metrics: { Name: string }[] };
+
+/** The metrics a line declares, by dimension set. */
+async function declared(result: RefreshResult, metrics: MetricPolicy): Promise<Record<string, string[]>> {
+  const { telemetry, lines } = capture("", eventsClient(), metrics);
+  await telemetry.report(result, new Date(0));
+  const line = JSON.parse(lines[0]!) as { _aws: { CloudWatchMetrics: Directive[] } };
+  return Object.fromEntries(line._aws.CloudWatchMetrics.map((d) => [d.Dimensions[0]!.join(","), d.Metrics.map((m) => m.Name).sort()]));
 }
 
 describe("Telemetry", () => {
@@ -72,5 +82,34 @@ describe("Telemetry", () => {
     const { telemetry, lines } = capture("default", unreachable);
     await expect(telemetry.report(refreshed)).resolves.toBeUndefined();
     expect(lines).toHaveLength(1);
+  });
+
+  describe("metric policy (docs/cost.md): only what an alarm or a dashboard reads is a metric", () => {
+    const essential: MetricPolicy = { detailed: false, refreshTokenTtlReportBelowSeconds: 6 * 86_400 };
+
+    it("a healthy dedicated run declares AccessTokenTtl only; the log line still carries every value", async () => {
+      expect(await declared({ ...refreshed, refreshTokenTtlSeconds: 20 * 86_400 }, essential)).toEqual({ Credential: ["AccessTokenTtl"] });
+      const { telemetry, lines } = capture("", eventsClient(), essential);
+      await telemetry.report(refreshed);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ RefreshSucceeded: 1, RefreshFailed: 0, RefreshDuration: 42 });
+    });
+
+    it("a failed run declares its failure counts as 1, and RefreshTokenTtl once it is inside the horizon", async () => {
+      expect(await declared({ ...refreshed, outcome: "AppFrozen", reason: "PlatformError", refreshTokenTtlSeconds: 2 * 86_400 }, essential)).toEqual({
+        Credential: ["AccessTokenTtl", "AppFrozen", "RefreshFailed", "RefreshTokenTtl"],
+      });
+    });
+
+    it("detailed declares every metric, zeros included, as before", async () => {
+      expect((await declared(refreshed, { detailed: true })).Credential).toHaveLength(8);
+    });
+
+    it("a fleet declares aggregates per fleet, and failures per credential only on a failed run", async () => {
+      const fleet: MetricPolicy = { detailed: true, fleetName: "erp" };
+      expect(await declared(refreshed, fleet)).toEqual({
+        Fleet: ["AccessTokenTtl", "AppFrozen", "CredentialRejected", "PairDiscarded", "RefreshDuration", "RefreshFailed", "RefreshSkipped", "RefreshSucceeded"],
+      });
+      expect((await declared({ ...refreshed, outcome: "CredentialRejected", reason: "PlatformError" }, fleet))["Fleet,Credential"]).toEqual(["CredentialRejected", "RefreshFailed"]);
+    });
   });
 });

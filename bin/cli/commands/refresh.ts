@@ -21,10 +21,7 @@ export async function refreshCommand(args: ParsedArgs, io: CliIo, out: Output): 
 export async function runWorkflow({ credential, runtime }: RefresherConfig, args: ParsedArgs, io: CliIo, force: boolean): Promise<RefreshResult> {
   const clients = runClients(io, args.env, runtime);
   const verbose = flag(args, "verbose");
-  const telemetry = new Telemetry({
-    namespace: runtime.metricsNamespace,
-    eventBusName: runtime.eventBusName,
-    events: clients.events,
+  const telemetry = Telemetry.forRuntime(runtime, clients.events, {
     write: (line) => {
       if (verbose) io.stderr(line);
     },
