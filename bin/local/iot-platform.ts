@@ -10,7 +10,8 @@
 //
 // Token semantics: one current pair per app. Every successful login or refresh replaces it, so the
 // previous access token and refresh token stop working at once ("only the last accessToken is
-// valid"); a refresh token therefore works exactly once. Time comes from `options.now`.
+// valid"); a refresh token therefore works exactly once. Time comes from `options.now`. One server
+// serves the app of `options` and any added with `addApp` (a fleet's tests), each with its own pair.
 //
 // This module never logs (tokens and secrets must not reach any output).
 import { randomBytes } from "node:crypto";
@@ -56,7 +57,7 @@ export interface IotPlatformOptions {
   slowMs?: number;
   /** Send `expiresIn` as a numeric string ("3600") instead of a number. Default false. */
   expiresInAsString?: boolean;
-  /** Per-app limit on login+refresh calls. Default 100 calls / 60 000 ms; `false` disables it. */
+  /** Limit on login+refresh calls (per server: apps added with `addApp` share it). Default 100 calls / 60 000 ms; `false` disables it. */
   rateLimit?: { maxCalls: number; windowMs: number } | false;
   /** Start with the echo switch on (see `setEchoRequests`). Default false. */
   echoRequests?: boolean;
@@ -88,6 +89,29 @@ export interface CallCounters {
   total: number;
   /** TLS handshakes the server refused or that failed (no/foreign client certificate, client abort). */
   tlsRejected: number;
+}
+
+/** One more app on the same server (`addApp`). */
+export interface IotAppOptions {
+  appId: string;
+  secret: string;
+  /** Default: the server's `accessTokenTtlSeconds`. */
+  accessTokenTtlSeconds?: number;
+}
+
+/** An app's own view: its pair and the requests made for it. */
+export interface IotApp {
+  readonly appId: string;
+  /** Login and refresh requests that named this app (any outcome). */
+  readonly calls: Readonly<{ login: number; refresh: number }>;
+  /** Refresh requests for this app that presented a refresh token already presented before: a double call. */
+  readonly repeatedRefreshTokens: number;
+  currentAccessToken(): string | undefined;
+  currentRefreshToken(): string | undefined;
+  isValidAccessToken(token: string): boolean;
+  isValidRefreshToken(token: string): boolean;
+  /** Performs a login server-side (no HTTP call, not counted) and returns the new current pair. */
+  issuePair(): IssuedPair;
 }
 
 export interface IotPlatform {
@@ -128,8 +152,22 @@ export interface IotPlatform {
    * Nothing is rotated. For tests of the redaction step (README, "Security model").
    */
   setEchoRequests(on: boolean): void;
+  /** Serves another app (its own secret, pair and counters) on this server. */
+  addApp(app: IotAppOptions): IotApp;
   /** Stops listening, destroys open connections, abandons slow requests; idempotent. */
   close(): Promise<void>;
+}
+
+/** One app's state on the server. */
+interface AppState {
+  readonly appId: string;
+  secret: string;
+  readonly accessTtlS: number;
+  current: CurrentPair | undefined;
+  lastIssuedAt: number | undefined;
+  readonly calls: { login: number; refresh: number };
+  readonly presentedRefreshTokens: Set<string>;
+  repeatedRefreshTokens: number;
 }
 
 interface CurrentPair {
@@ -176,7 +214,7 @@ interface QueuedFailure {
   delayMs: number | undefined;
 }
 
-type AuthResult = { ok: true; pair: CurrentPair } | { ok: false; error: PlatformError };
+type AuthResult = { ok: true; app: AppState; pair: CurrentPair } | { ok: false; error: PlatformError };
 
 /** The echo switch's answer: everything the request carried, quoted back with terminal control sequences. */
 function echoError(req: IncomingMessage, body: string): PlatformError {
@@ -267,8 +305,6 @@ function mandatoryFields<K extends string>(
 
 export async function startIotPlatform(options: IotPlatformOptions): Promise<IotPlatform> {
   const now = options.now ?? Date.now;
-  const appId = options.appId;
-  let secret = options.secret;
   const accessTtlS = positive("accessTokenTtlSeconds", options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TTL_S);
   const refreshTtlS = positive("refreshTokenTtlSeconds", options.refreshTokenTtlSeconds ?? DEFAULT_REFRESH_TTL_S);
   const slowMs = options.slowMs ?? DEFAULT_SLOW_MS;
@@ -280,8 +316,23 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
   const tokenAlphabet = options.tokenAlphabet ?? "base64url";
   const newToken = (): string => randomBytes(32).toString(tokenAlphabet);
 
-  let current: CurrentPair | undefined;
-  let lastIssuedAt: number | undefined;
+  const apps = new Map<string, AppState>();
+  const newApp = (app: IotAppOptions): AppState => {
+    if (apps.has(app.appId)) throw new Error(`app ${app.appId} is already served`);
+    const state: AppState = {
+      appId: app.appId,
+      secret: app.secret,
+      accessTtlS: positive("accessTokenTtlSeconds", app.accessTokenTtlSeconds ?? accessTtlS),
+      current: undefined,
+      lastIssuedAt: undefined,
+      calls: { login: 0, refresh: 0 },
+      presentedRefreshTokens: new Set(),
+      repeatedRefreshTokens: 0,
+    };
+    apps.set(app.appId, state);
+    return state;
+  };
+  const main = newApp({ appId: options.appId, secret: options.secret });
   const failures: QueuedFailure[] = [];
   let outage: readonly FailureKind[] = [];
   let outageCalls = 0;
@@ -291,28 +342,28 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
   const waits = new Set<AbortController>();
   let closing: Promise<void> | undefined;
 
-  const isValidAccessToken = (token: string): boolean =>
-    current !== undefined && token === current.accessToken && now() < current.accessTokenExpiresAt;
-  const isValidRefreshToken = (token: string): boolean =>
-    current !== undefined && token === current.refreshToken && now() < current.refreshTokenExpiresAt;
+  const isValidAccessToken = (app: AppState, token: string): boolean =>
+    app.current !== undefined && token === app.current.accessToken && now() < app.current.accessTokenExpiresAt;
+  const isValidRefreshToken = (app: AppState, token: string): boolean =>
+    app.current !== undefined && token === app.current.refreshToken && now() < app.current.refreshTokenExpiresAt;
 
-  function rotate(): CurrentPair {
+  function rotate(app: AppState): CurrentPair {
     const t = now();
-    lastIssuedAt = Date.now();
-    current = {
+    app.lastIssuedAt = Date.now();
+    app.current = {
       accessToken: newToken(),
       refreshToken: newToken(),
-      accessTokenExpiresAt: t + accessTtlS * 1000,
+      accessTokenExpiresAt: t + app.accessTtlS * 1000,
       refreshTokenExpiresAt: t + refreshTtlS * 1000,
     };
-    return current;
+    return app.current;
   }
 
-  function successBody(pair: { accessToken: string; refreshToken: string }): Record<string, unknown> {
+  function successBody(app: AppState, pair: { accessToken: string; refreshToken: string }): Record<string, unknown> {
     return {
       accessToken: pair.accessToken,
       tokenType,
-      expiresIn: expiresInAsString ? String(accessTtlS) : accessTtlS,
+      expiresIn: expiresInAsString ? String(app.accessTtlS) : app.accessTtlS,
       refreshToken: pair.refreshToken,
       scope: "default",
     };
@@ -355,11 +406,17 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
     if ("error" in parsed) return { ok: false, error: parsed.error };
 
     const { fields } = parsed;
-    if (fields.appId !== appId || fields.secret !== secret) return { ok: false, error: ERRORS.wrongSecret };
-    if (endpoint === "refresh" && !isValidRefreshToken(fields.refreshToken!)) {
+    const app = apps.get(fields.appId!);
+    if (app) app.calls[endpoint]++;
+    if (app && endpoint === "refresh") {
+      if (app.presentedRefreshTokens.has(fields.refreshToken!)) app.repeatedRefreshTokens++;
+      else app.presentedRefreshTokens.add(fields.refreshToken!);
+    }
+    if (!app || fields.secret !== app.secret) return { ok: false, error: ERRORS.wrongSecret };
+    if (endpoint === "refresh" && !isValidRefreshToken(app, fields.refreshToken!)) {
       return { ok: false, error: ERRORS.badRefreshToken };
     }
-    return { ok: true, pair: rotate() };
+    return { ok: true, app, pair: rotate(app) };
   }
 
   /** Resolves true after `ms`, false if the client went away or the server is closing first. */
@@ -415,7 +472,7 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
         sendText(res, 200, "<html>oops</html>", "text/html;charset=UTF-8");
         return;
       case "missingField": {
-        const incomplete = successBody({ accessToken: newToken(), refreshToken: "" });
+        const incomplete = successBody(main, { accessToken: newToken(), refreshToken: "" });
         delete incomplete.refreshToken;
         sendJson(res, 200, incomplete);
         return;
@@ -432,7 +489,7 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
     }
 
     const result = authenticate(endpoint, req, body);
-    if (result.ok) sendJson(res, 200, successBody(result.pair));
+    if (result.ok) sendJson(res, 200, successBody(result.app, result.pair));
     else sendError(res, result.error);
   }
 
@@ -444,11 +501,13 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
     const token = match?.[1];
-    if (token === undefined || req.headers["app_key"] !== appId || !isValidAccessToken(token)) {
+    const appKey = req.headers["app_key"];
+    const app = typeof appKey === "string" ? apps.get(appKey) : undefined;
+    if (token === undefined || !app || !isValidAccessToken(app, token)) {
       sendError(res, ERRORS.invalidAccessToken);
       return;
     }
-    sendJson(res, 200, { appId });
+    sendJson(res, 200, { appId: app.appId });
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -515,15 +574,12 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
     get calls(): Readonly<CallCounters> {
       return Object.freeze({ ...counters });
     },
-    currentAccessToken: () => current?.accessToken,
-    currentRefreshToken: () => current?.refreshToken,
-    isValidAccessToken,
-    lastIssuedAt: () => lastIssuedAt,
-    isValidRefreshToken,
-    issuePair(): IssuedPair {
-      const pair = rotate();
-      return { ...pair, expiresIn: accessTtlS };
-    },
+    currentAccessToken: () => main.current?.accessToken,
+    currentRefreshToken: () => main.current?.refreshToken,
+    isValidAccessToken: (token) => isValidAccessToken(main, token),
+    lastIssuedAt: () => main.lastIssuedAt,
+    isValidRefreshToken: (token) => isValidRefreshToken(main, token),
+    issuePair: () => ({ ...rotate(main), expiresIn: main.accessTtlS }),
     reset(): void {
       counters.login = counters.refresh = counters.whoami = counters.total = counters.tlsRejected = 0;
     },
@@ -538,7 +594,7 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
       frozen = value;
     },
     setSecret(value: string): void {
-      secret = value;
+      main.secret = value;
     },
     setTokenType(value: string): void {
       tokenType = value;
@@ -548,6 +604,23 @@ export async function startIotPlatform(options: IotPlatformOptions): Promise<Iot
     },
     setEchoRequests(on: boolean): void {
       echoRequests = on;
+    },
+    addApp(app: IotAppOptions): IotApp {
+      const state = newApp(app);
+      return {
+        appId: state.appId,
+        get calls() {
+          return Object.freeze({ ...state.calls });
+        },
+        get repeatedRefreshTokens() {
+          return state.repeatedRefreshTokens;
+        },
+        currentAccessToken: () => state.current?.accessToken,
+        currentRefreshToken: () => state.current?.refreshToken,
+        isValidAccessToken: (token) => isValidAccessToken(state, token),
+        isValidRefreshToken: (token) => isValidRefreshToken(state, token),
+        issuePair: () => ({ ...rotate(state), expiresIn: state.accessTtlS }),
+      };
     },
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {

@@ -21,7 +21,9 @@
 //   sequences, as a misbehaving server or gateway might (tests of the redaction step), and the
 //   Authorization header's value when there is one (client_secret_basic).
 // - `tokenRequests` / `grants`: what reached the token endpoint and what the provider saw of each grant
-//   (grant type, scope, audience, how the client authenticated), for tests of the request's shape.
+//   (grant type, scope, audience, how the client authenticated), for tests of the request's shape;
+//   `repeatedRefreshTokens`: refresh_token grants that presented a refresh token already presented
+//   (a double call, whatever the provider answered).
 import { generateKeyPairSync } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
@@ -92,6 +94,8 @@ export interface AuthServer {
   readonly tokenRequests: number;
   /** The token requests the provider processed, in order. */
   readonly grants: readonly GrantRequest[];
+  /** refresh_token grants the provider processed that presented a refresh token already presented before. */
+  readonly repeatedRefreshTokens: number;
   /** What the provider said about each failed grant: `error: error_detail`, e.g. "invalid_grant: refresh token already used". */
   readonly grantErrors: readonly string[];
   /** Issues a grant for ACCOUNT_ID and a refresh token for it, as an authorization code exchange would. */
@@ -155,7 +159,8 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   };
   const provider = new Provider(baseUrl, configuration);
 
-  const state = { tokenRequests: 0, lose: 0, echo: false, fail: { count: 0, status: 503, body: serverError } };
+  const state = { tokenRequests: 0, repeatedRefreshTokens: 0, lose: 0, echo: false, fail: { count: 0, status: 503, body: serverError } };
+  const presentedRefreshTokens = new Set<string>();
   const lostRefreshTokens: string[] = [];
   const grantErrors: string[] = [];
   const grants: GrantRequest[] = [];
@@ -199,6 +204,11 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
     await next();
     const body = ((ctx as KoaContextWithOIDC).oidc?.body ?? {}) as Record<string, unknown>;
     const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+    const presented = text(body.grant_type) === "refresh_token" ? text(body.refresh_token) : undefined;
+    if (presented !== undefined) {
+      if (presentedRefreshTokens.has(presented)) state.repeatedRefreshTokens++;
+      else presentedRefreshTokens.add(presented);
+    }
     grants.push({
       grantType: text(body.grant_type),
       scope: text(body.scope),
@@ -246,6 +256,9 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
     tokenPath,
     get tokenRequests() {
       return state.tokenRequests;
+    },
+    get repeatedRefreshTokens() {
+      return state.repeatedRefreshTokens;
     },
     grantErrors,
     grants,

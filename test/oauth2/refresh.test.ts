@@ -150,6 +150,7 @@ describe("OAuth2 refresh against a rotating authorization server", () => {
     expect(replay).toMatchObject({ outcome: "CredentialRejected", httpStatus: 400, errorCode: "invalid_grant", apiCalls: 1 });
     expect(replay.message).toContain("invalid_grant: grant request is invalid");
     expect(c.server.grantErrors).toEqual(["invalid_grant: refresh token already used"]);
+    expect(c.server.repeatedRefreshTokens).toBe(1);
     expectPairUnchanged(await c.current(), before.json);
     expect(lastMetrics(c)).toMatchObject({ CredentialRejected: 1, RefreshFailed: 1 });
 

@@ -498,6 +498,31 @@ describe("counters and throttling", () => {
   });
 });
 
+describe("several apps on one server (addApp)", () => {
+  it("keeps each app's pair, secret and counters apart, and counts a refresh token presented twice", async () => {
+    const other = platform.addApp({ appId: "other-app", secret: "other-secret", accessTokenTtlSeconds: 600 });
+    const mine = tokens(await login());
+    const theirs = tokens(await login({ appId: "other-app", secret: "other-secret" }));
+    expect(theirs.expiresIn).toBe(600);
+    expect(other.currentRefreshToken()).toBe(theirs.refreshToken);
+    // A refresh of one app leaves the other's pair valid.
+    const body = (refreshToken: string) => JSON.stringify({ appId: "other-app", secret: "other-secret", refreshToken });
+    const rotated = tokens(await send("POST", REFRESH_PATH, { contentType: JSON_TYPE, body: body(theirs.refreshToken) }));
+    expect(platform.isValidRefreshToken(mine.refreshToken)).toBe(true);
+    expect(other.isValidRefreshToken(rotated.refreshToken)).toBe(true);
+    expect(other.isValidRefreshToken(mine.refreshToken)).toBe(false);
+    expect(other.repeatedRefreshTokens).toBe(0);
+    expectError(await send("POST", REFRESH_PATH, { contentType: JSON_TYPE, body: body(theirs.refreshToken) }), 401, "100208");
+    expect(other.repeatedRefreshTokens).toBe(1);
+    expect(other.calls).toEqual({ login: 1, refresh: 2 });
+    // Secrets and access tokens are per app.
+    expectError(await login({ appId: "other-app", secret: SECRET }), 401, "100208");
+    expectError(await whoami(rotated.accessToken), 401, "1010005");
+    expect(JSON.parse((await whoami(rotated.accessToken, "other-app")).text)).toEqual({ appId: "other-app" });
+    expect(() => platform.addApp({ appId: APP_ID, secret: "x" })).toThrow(/already served/);
+  });
+});
+
 describe("options", () => {
   it("rejects non-positive TTLs", async () => {
     const bad: IotPlatformOptions = { pki, appId: APP_ID, secret: SECRET, accessTokenTtlSeconds: 0 };
