@@ -83,6 +83,21 @@ export function isDue(document: TokenDocument, now: number, rules: DecisionRules
   return ttl <= rules.refreshWindowSeconds && !heldBySpacing(document, ttl, now);
 }
 
+/**
+ * From when `isDue` holds for the stored pair (AWS's time, epoch ms): inside the refresh window and,
+ * unless within the urgent margin of expiry, no sooner than the spacing after the last refresh.
+ * Undefined when it is due at once (no usable access token, or no refresh token where the dialect
+ * needs one). A fleet's registry keeps it as the credential's next due time (docs/fleet.md).
+ */
+export function dueAt(document: TokenDocument, rules: DecisionRules): number | undefined {
+  if (!document.accessToken || !document.expiresAt || (!document.refreshToken && rules.usesRefreshToken)) return undefined;
+  const expiresAt = Date.parse(document.expiresAt);
+  const windowOpens = expiresAt - rules.refreshWindowSeconds * 1000;
+  if (!document.refreshedAt) return windowOpens;
+  const spacingEnds = Math.min(Date.parse(document.refreshedAt) + MIN_REFRESH_SPACING_MS, expiresAt - URGENT_TTL_SECONDS * 1000);
+  return Math.max(windowOpens, spacingEnds);
+}
+
 /** Whether a due token waits for the version budget's spacing (docs/protocol.md, "Version budget"). */
 export function heldBySpacing(document: TokenDocument, ttlSeconds: number, now: number): boolean {
   if (!document.refreshedAt || ttlSeconds <= URGENT_TTL_SECONDS) return false;

@@ -7,7 +7,7 @@ import type { CredentialSpec, RuntimeSettings } from "../config/index.js";
 import { createDialect as defaultCreateDialect, type DialectFactory } from "../dialects/index.js";
 import type { TokenDialect, TokenGrant } from "../dialects/types.js";
 import { NeedsInitialRefreshTokenError, PromotionPendingError, RefreshError, describeError, errorKindOf, outcomeKind } from "../errors.js";
-import { decide, isDue, type DecisionRules } from "../protocol/decision.js";
+import { decide, dueAt, isDue, type DecisionRules } from "../protocol/decision.js";
 import { WriteProtocol, type AttemptRecord, type Lease } from "../protocol/write-protocol.js";
 import { Redactor } from "../redaction.js";
 import { readClientSecretVersion, type ClientSecretVersion } from "../secrets/client-secret.js";
@@ -323,12 +323,14 @@ class RefreshRun {
     });
   }
 
-  private stored(version: TokenVersion): Pick<RefreshResult, "tokenSecretArn" | "versionId" | "expiresAt" | "ttlSeconds" | "refreshTokenTtlSeconds"> {
+  private stored(version: TokenVersion): Pick<RefreshResult, "tokenSecretArn" | "versionId" | "expiresAt" | "dueAt" | "ttlSeconds" | "refreshTokenTtlSeconds"> {
     const now = this.reportTime();
+    const due = dueAt(version.document, this.rules);
     return {
       tokenSecretArn: version.arn,
       versionId: version.versionId,
       expiresAt: version.document.expiresAt,
+      ...(due !== undefined && { dueAt: new Date(due).toISOString() }),
       ttlSeconds: accessTokenSecondsLeft(version.document, now),
       refreshTokenTtlSeconds: refreshTokenSecondsLeft(version.document, now),
     };

@@ -22,6 +22,8 @@ export interface RefreshResult {
   readonly tokenSecretArn?: string;
   readonly versionId?: string;
   readonly expiresAt?: string;
+  /** When the stored pair becomes due (the decision's rule, AWS's clock); absent with a stored pair that is due at once. */
+  readonly dueAt?: string;
   /** Seconds of validity left on the access token stored after the run, when known. */
   readonly ttlSeconds?: number;
   /** Seconds of validity left on the stored refresh token, when its lifetime is known. */
