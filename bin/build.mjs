@@ -3,7 +3,8 @@
 //   iot.mjs and oauth2.mjs (token-refresher/iot, token-refresher/oauth2, the typed platform clients):
 //   ESM with dependencies external, resolved from the consumer's node_modules at run time;
 // - handler/index.mjs: the Lambda handler bundled whole (SDK included) for Node.js 22, the asset the
-//   construct deploys, so a consumer's synth needs no lockfile, no esbuild and no Docker;
+//   construct deploys, so a consumer's synth needs no lockfile, no esbuild and no Docker; likewise
+//   fleet/scheduler/index.mjs and fleet/worker/index.mjs, the fleet construct's two functions;
 // - types/: declarations from tsc (tsconfig.build.json), so consumers type-check against .d.ts, not sources.
 // Runs as `prepare`, so `npm ci` leaves a working `npx token-refresher` and `npm pack` packs a fresh build.
 // Everything is built into a staging directory that then replaces dist/ in one rename, so a process
@@ -41,34 +42,41 @@ try {
   const outcomes = await Promise.allSettled([
     build({ ...library, entryPoints: { "token-refresher": "bin/token-refresher.ts" }, banner: { js: "#!/usr/bin/env node" } }),
     build({ ...library, entryPoints: { reader: "lambda/reader/index.ts", cdk: "infra/token-refresher/index.ts", iot: "lambda/iot/index.ts", oauth2: "lambda/oauth2/index.ts" } }),
-    build({
-      absWorkingDir: root,
-      entryPoints: { index: "lambda/handler.ts" },
-      outdir: join(staging, "handler"),
-      outExtension: { ".js": ".mjs" },
-      bundle: true,
-      platform: "node",
-      // The Lambda runtime the construct deploys (lambda.Runtime.NODEJS_22_X).
-      target: "node22",
-      format: "esm",
-      mainFields: ["module", "main"],
-      minify: true,
-      // Stack traces name source lines with NODE_OPTIONS=--enable-source-maps; no sources shipped.
-      sourcemap: true,
-      sourcesContent: false,
-      // undici and parts of the SDK are CommonJS and require() Node built-ins; give the ESM bundle a require.
-      banner: { js: "import { createRequire as __trCreateRequire } from 'node:module'; const require = __trCreateRequire(import.meta.url);" },
-      logLevel: "warning",
-    }),
+    lambdaBundle("lambda/handler.ts", join(staging, "handler")),
+    lambdaBundle("lambda/fleet/scheduler-handler.ts", join(staging, "fleet", "scheduler")),
+    lambdaBundle("lambda/fleet/worker-handler.ts", join(staging, "fleet", "worker")),
     declarations(join(staging, "types")),
   ]);
   const failed = outcomes.find((outcome) => outcome.status === "rejected");
   if (failed) throw failed.reason;
   await chmod(join(staging, "token-refresher.mjs"), 0o755);
   await replace(outdir, staging);
-  process.stdout.write(`built ${outdir}: token-refresher.mjs, reader.mjs, cdk.mjs, iot.mjs, oauth2.mjs, handler/index.mjs, types/\n`);
+  process.stdout.write(`built ${outdir}: token-refresher.mjs, reader.mjs, cdk.mjs, iot.mjs, oauth2.mjs, handler/index.mjs, fleet/scheduler/index.mjs, fleet/worker/index.mjs, types/\n`);
 } finally {
   await rm(staging, { recursive: true, force: true });
+}
+
+/** A Lambda entry bundled whole (SDK included) as `outdir`/index.mjs, for the runtime the constructs deploy. */
+function lambdaBundle(entry, outdir) {
+  return build({
+    absWorkingDir: root,
+    entryPoints: { index: entry },
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    // The Lambda runtime the constructs deploy (lambda.Runtime.NODEJS_22_X).
+    target: "node22",
+    format: "esm",
+    mainFields: ["module", "main"],
+    minify: true,
+    // Stack traces name source lines with NODE_OPTIONS=--enable-source-maps; no sources shipped.
+    sourcemap: true,
+    sourcesContent: false,
+    // undici and parts of the SDK are CommonJS and require() Node built-ins; give the ESM bundle a require.
+    banner: { js: "import { createRequire as __trCreateRequire } from 'node:module'; const require = __trCreateRequire(import.meta.url);" },
+    logLevel: "warning",
+  });
 }
 
 /**

@@ -10,13 +10,23 @@ const CONNECTION_TIMEOUT_MS = 1_000;
 export interface AwsClientSettings {
   readonly region?: string;
   readonly endpoint?: string;
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** Static credentials, e.g. an assumed role's session (a fleet worker's run); default: the environment's. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
 }
 
 export interface AwsClients {
   readonly secrets: SecretsManagerClient;
   readonly dynamodb: DynamoDBClient;
   readonly events: EventBridgeClient;
+}
+
+/** The options every client of the refresher (and of a fleet's functions) is built with: `settings`, two attempts, the timeouts. */
+export function awsClientOptions(requestTimeoutMs: number, settings: AwsClientSettings = {}) {
+  return {
+    ...settings,
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: requestTimeoutMs, throwOnRequestTimeout: true },
+  };
 }
 
 /**
@@ -27,11 +37,7 @@ export interface AwsClients {
  * Secrets Manager and DynamoDB answers correct `clock`; EventBridge's are not needed for it.
  */
 export function createAwsClients(requestTimeoutMs: number, clock: AwsClock, settings: AwsClientSettings = {}): AwsClients {
-  const options = {
-    ...settings,
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: requestTimeoutMs, throwOnRequestTimeout: true },
-  };
+  const options = awsClientOptions(requestTimeoutMs, settings);
   return {
     secrets: clock.watch(new SecretsManagerClient(options)),
     dynamodb: clock.watch(new DynamoDBClient(options)),

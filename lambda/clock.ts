@@ -54,6 +54,14 @@ export class AwsClock {
     return this.localNow() + offset;
   }
 
+  /**
+   * AWS's time once an answer has set the clock, else the host's: for the first request of a
+   * process, which needs a time before any answer can correct it (a fleet's scheduler and worker).
+   */
+  nowOrLocal(): number {
+    return this.offset === undefined ? this.localNow() : this.now();
+  }
+
   /** Adds the observer to an AWS SDK client: every answer, error answers included, corrects the clock. */
   watch<T extends MiddlewareClient>(client: T): T {
     const observeHeaders = (response: unknown, sentAt: number) => {

@@ -4,7 +4,7 @@
 import { ConfigError } from "../errors.js";
 import type { DialectName, OAuth2ClientAuth, OAuth2DialectName } from "../settings.js";
 import { settingProblems, withDefaults, type SettingProblem, type SettingValues } from "./rules.js";
-import { CREDENTIAL_SETTINGS, RUNTIME_SETTINGS, SETTINGS, setting, type CredentialField, type RuntimeField, type SettingField } from "./table.js";
+import { CREDENTIAL_SETTINGS, RUNTIME_SETTINGS, SETTINGS, setting, type CredentialField, type FleetField, type RuntimeField, type SettingField } from "./table.js";
 import { formatText, parseText } from "./values.js";
 
 export { oauth2TokenUrl, leaseSecondsFor, runBudgetMsFor, settingProblems, withDefaults, type SettingProblem, type SettingValues } from "./rules.js";
@@ -67,6 +67,32 @@ export interface RuntimeSettings {
   readonly scheduleRuleName?: string;
   /** The credential's alarms (dedicated deployments; `pause`/`resume`). */
   readonly alarmNames?: readonly string[];
+}
+
+/** A fleet function's own settings (docs/fleet.md, "Runtime settings"). */
+export interface FleetSettings {
+  /** The `Fleet` metric dimension and the tag on the fleet's secrets. */
+  readonly fleetName: string;
+  /** DynamoDB table of the fleet's credentials and of its write budget. */
+  readonly registryTableName: string;
+  /** The work queue (the scheduler sends to it). */
+  readonly workQueueUrl?: string;
+  /** The role a worker assumes for one credential's run. */
+  readonly runRoleArn?: string;
+  readonly secretNamePrefix: string;
+  /** Secrets Manager writes per second the fleet may use. */
+  readonly writeBudgetPerSecond: number;
+  /** A credential with less than this left on its stored access token, late for its run, is overdue. */
+  readonly overdueThresholdSeconds: number;
+}
+
+/** The settings a fleet function needs of its own, besides the fleet's name and registry. */
+export type FleetFunctionSetting = "workQueueUrl" | "runRoleArn";
+
+export interface FleetConfig<R extends FleetFunctionSetting = never> {
+  readonly fleet: FleetSettings & Required<Pick<FleetSettings, R>>;
+  /** The runtime settings every run has; both fleet functions carry them. */
+  readonly runtime: RuntimeSettings;
 }
 
 export interface RefresherConfig {
@@ -197,6 +223,19 @@ export function loadConfig(env: Env = process.env): RefresherConfig {
   problems.push(...settingProblems(filled, [...REQUIRED_CREDENTIAL, ...REQUIRED_RUNTIME].filter((field) => !unreadable.has(field))));
   if (problems.length > 0) throw environmentError(problems, env);
   return { credential: credentialFromValues(filled), runtime: runtimeFromValues(filled) };
+}
+
+const FLEET_FUNCTION_FIELDS = ["fleetName", "registryTableName", "workQueueUrl", "runRoleArn", "secretNamePrefix", "writeBudgetPerSecond", "overdueThresholdSeconds"] as const satisfies readonly FleetField[];
+
+/**
+ * A fleet function's settings from its environment (the scheduler requires `workQueueUrl`, the
+ * worker `runRoleArn`), checked by the same rules and with the same defaults as {@link loadConfig}.
+ * Any problem fails with a ConfigError naming every bad variable.
+ */
+export function loadFleetConfig<R extends FleetFunctionSetting>(required: readonly R[], env: Env = process.env): FleetConfig<R> {
+  const values = readSettings(env, [...FLEET_FUNCTION_FIELDS, ...RUNTIME_FIELDS], ["fleetName", "registryTableName", ...required, ...REQUIRED_RUNTIME]);
+  const fleet = Object.fromEntries(FLEET_FUNCTION_FIELDS.filter((field) => values[field] !== undefined).map((field) => [field, values[field]]));
+  return { fleet: fleet as unknown as FleetConfig<R>["fleet"], runtime: runtimeFromValues(values) };
 }
 
 /** A ConfigError naming each problem's variable and, where it helps, the text it holds. */

@@ -18,3 +18,12 @@ export const FLEET_DIMENSION = "Fleet";
 export const EVENT_SOURCE = "token-refresher";
 export const EVENT_REFRESHED = "Token Refreshed";
 export const EVENT_FAILED = "Token Refresh Failed";
+/** The fleet scheduler's metrics, per minute, dimension `Fleet` (docs/fleet.md). */
+export const FLEET_METRIC = {
+  due: "DueCredentials",
+  enqueued: "EnqueuedCredentials",
+  deferred: "DeferredCredentials",
+  overdue: "OverdueCredentials",
+} as const;
+/** Published by the fleet scheduler once per credential that becomes overdue (docs/fleet.md). */
+export const EVENT_OVERDUE = "Token Refresh Overdue";

@@ -1,8 +1,8 @@
-import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import type { RuntimeSettings } from "../config/index.js";
 import type { ErrorKind, FailureOutcome } from "../errors.js";
 import { cleanErrorCode, cleanText } from "../redaction.js";
-import { DIMENSION, EVENT_FAILED, EVENT_REFRESHED, EVENT_SOURCE, FLEET_DIMENSION, METRIC } from "./names.js";
+import { DIMENSION, EVENT_FAILED, EVENT_OVERDUE, EVENT_REFRESHED, EVENT_SOURCE, FLEET_DIMENSION, FLEET_METRIC, METRIC } from "./names.js";
 
 export type RunOutcome = "Refreshed" | "Skipped" | FailureOutcome;
 
@@ -36,6 +36,38 @@ export interface RefreshResult {
   /** Set while a failing credential backs off: the run called nothing and repeats the last failure. */
   readonly backoffUntil?: string;
 }
+
+/** What a fleet's scheduler did in one minute (lambda/fleet/scheduler.ts). */
+export interface ScheduleSummary {
+  /** Active credentials whose next due time has come. */
+  readonly due: number;
+  /** Sent to the work queue this minute. */
+  readonly enqueued: number;
+  /** Due and free to run, left for the next minute by the write budget. */
+  readonly deferred: number;
+  /** Due but held: a run in flight, or backing off after a failure. */
+  readonly held: number;
+  /** Late for their run with the stored access token about to expire (or never refreshed). */
+  readonly overdue: readonly OverdueCredential[];
+  readonly durationMs: number;
+}
+
+/** An overdue credential, as its `Token Refresh Overdue` event names it. */
+export interface OverdueCredential {
+  readonly credential: string;
+  /** Epoch ms the stored access token expires, when known. */
+  readonly expiresAt?: number;
+  /** Epoch ms since when it has been due. */
+  readonly dueSince: number;
+  readonly lastOutcome?: string;
+  readonly lastReason?: string;
+  readonly lastRunAt?: number;
+}
+
+/** EventBridge takes at most this many entries per PutEvents. */
+const EVENTS_PER_CALL = 10;
+/** The scheduler's log line names at most this many overdue credentials (the metric counts them all). */
+const OVERDUE_NAMES_IN_LINE = 100;
 
 export interface TelemetryOptions {
   readonly namespace: string;
@@ -177,25 +209,71 @@ export class Telemetry {
             errorCode: result.errorCode ?? null,
             message: result.message ?? result.reason,
           };
+    // The tokens are already stored; a lost event must not turn the run into a failure.
+    await this.putEvents([{ DetailType: result.outcome === "Refreshed" ? EVENT_REFRESHED : EVENT_FAILED, Detail: JSON.stringify(detail) }], signal, {
+      message: "could not publish the refresh event",
+      credential: result.credential,
+    });
+  }
+
+  /**
+   * A fleet scheduler's minute: one EMF line (dimension `Fleet`: due, enqueued, deferred, overdue,
+   * every minute, so a missing line is the scheduler's own dead-man's switch), then a
+   * `Token Refresh Overdue` event for each credential in `announce` (those that just became overdue).
+   */
+  async reportSchedule(summary: ScheduleSummary, announce: readonly OverdueCredential[], now: Date, signal?: AbortSignal): Promise<void> {
+    const fleetName = this.policy.fleetName;
+    if (fleetName === undefined) throw new Error("reportSchedule needs the telemetry of a fleet (fleetName)");
+    const values = {
+      [FLEET_METRIC.due]: summary.due,
+      [FLEET_METRIC.enqueued]: summary.enqueued,
+      [FLEET_METRIC.deferred]: summary.deferred,
+      [FLEET_METRIC.overdue]: summary.overdue.length,
+    };
+    const line = {
+      _aws: {
+        Timestamp: now.getTime(),
+        CloudWatchMetrics: [{ Namespace: this.options.namespace, Dimensions: [[FLEET_DIMENSION]], Metrics: Object.keys(values).map((name) => ({ Name: name, Unit: "Count" })) }],
+      },
+      level: summary.overdue.length > 0 ? "WARN" : "INFO",
+      message: `fleet schedule: ${summary.due} due, ${summary.enqueued} enqueued, ${summary.deferred} deferred, ${summary.held} held, ${summary.overdue.length} overdue`,
+      [FLEET_DIMENSION]: fleetName,
+      ...values,
+      held: summary.held,
+      durationMs: summary.durationMs,
+      ...(summary.overdue.length > 0 && { overdueCredentials: summary.overdue.slice(0, OVERDUE_NAMES_IN_LINE).map((item) => item.credential) }),
+    };
+    this.write(`${JSON.stringify(line)}\n`);
+    if (!this.options.eventBusName) return;
+    const iso = (epochMs: number | undefined) => (epochMs === undefined ? null : new Date(epochMs).toISOString());
+    const entries = announce.map((item) => ({
+      DetailType: EVENT_OVERDUE,
+      Detail: JSON.stringify({
+        credential: item.credential,
+        fleet: fleetName,
+        expiresAt: iso(item.expiresAt),
+        dueSince: iso(item.dueSince),
+        lastOutcome: item.lastOutcome ?? null,
+        lastReason: item.lastReason ?? null,
+        lastRunAt: iso(item.lastRunAt),
+      }),
+    }));
+    for (let start = 0; start < entries.length; start += EVENTS_PER_CALL) {
+      await this.putEvents(entries.slice(start, start + EVENTS_PER_CALL), signal, { message: "could not publish overdue events", fleet: fleetName });
+    }
+  }
+
+  /** Publishes entries from `token-refresher` to the bus; a failure is logged as a warning (`context` says which), never thrown. */
+  private async putEvents(entries: readonly Pick<PutEventsRequestEntry, "DetailType" | "Detail">[], signal: AbortSignal | undefined, context: Record<string, string>): Promise<void> {
     try {
       const answer = await this.options.events.send(
-        new PutEventsCommand({
-          Entries: [
-            {
-              EventBusName: this.options.eventBusName,
-              Source: EVENT_SOURCE,
-              DetailType: result.outcome === "Refreshed" ? EVENT_REFRESHED : EVENT_FAILED,
-              Detail: JSON.stringify(detail),
-            },
-          ],
-        }),
+        new PutEventsCommand({ Entries: entries.map((entry) => ({ ...entry, EventBusName: this.options.eventBusName, Source: EVENT_SOURCE })) }),
         { abortSignal: signal },
       );
-      if (answer.FailedEntryCount) throw new Error(answer.Entries?.[0]?.ErrorCode ?? "entry failed");
+      if (answer.FailedEntryCount) throw new Error(answer.Entries?.find((entry) => entry.ErrorCode)?.ErrorCode ?? "entry failed");
     } catch (error) {
-      // The tokens are already stored; a lost event must not turn the run into a failure.
       const reason = cleanText(error instanceof Error ? error.name + ": " + error.message : String(error));
-      console.warn(JSON.stringify({ level: "WARN", message: "could not publish the refresh event", credential: result.credential, reason }));
+      console.warn(JSON.stringify({ level: "WARN", ...context, reason }));
     }
   }
 }
