@@ -36,15 +36,16 @@ export class ConfigError extends RefreshError {
   override readonly name = "ConfigError";
 }
 
-/** A secret's content is not what the schema says; `field` names the offending field. */
+/** A secret's content is not what the schema says; `field` names the offending field, `secretId` the secret where known. */
 export class SecretFormatError extends RefreshError {
   override readonly name = "SecretFormatError";
   constructor(
     readonly secretRole: "client secret" | "token secret",
     readonly field: string,
     problem: string,
+    readonly secretId?: string,
   ) {
-    super(`${secretRole}: ${field} ${problem}`);
+    super(`${secretRole}${secretId === undefined ? "" : ` ${secretId}`}: ${field} ${problem}`);
   }
 }
 

@@ -3,7 +3,7 @@ import { GrantReader } from "../dialects/grant.js";
 import { DEFAULT_HTTP_TIMEOUT_MS, HttpClient, httpsUrl, type HttpAnswer } from "../http/client.js";
 import { Redactor } from "../redaction.js";
 import { Deadline } from "../refresh/deadline.js";
-import { credentialField, tlsMaterial } from "../secrets/client-secret.js";
+import { CLIENT_SECRET, credentialField, tlsMaterial } from "../secrets/client-secret.js";
 import { optionalString } from "../secrets/fields.js";
 import { DEFAULT_OAUTH2_CLIENT_AUTH, HANDLER_LIMITS, MAX_OAUTH2_PARAMETER_CHARS, checkOAuth2Options, type OAuth2ClientAuth } from "../settings.js";
 
@@ -107,7 +107,7 @@ export class OAuth2TokenClient {
     const clientId = credentialField(clientSecret, "clientId");
     const secret = credentialField(clientSecret, "clientSecret", 1_024);
     const tls = tlsMaterial(clientSecret);
-    const field = (name: string) => optionalString("client secret", clientSecret, name, MAX_OAUTH2_PARAMETER_CHARS)?.trim() || undefined;
+    const field = (name: string) => optionalString(CLIENT_SECRET, clientSecret, name, MAX_OAUTH2_PARAMETER_CHARS)?.trim() || undefined;
     const fromSecret = checkOAuth2Options(
       { clientAuth: field("clientAuth"), scope: field("scope"), audience: field("audience") },
       (name, problem) => new SecretFormatError("client secret", name, problem),

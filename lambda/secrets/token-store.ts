@@ -7,9 +7,8 @@ import {
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { RefreshError } from "../errors.js";
-import { optionalString, optionalTimestamp, parseSecretObject } from "./fields.js";
+import { optionalString, optionalTimestamp, parseSecretObject, type SecretSource } from "./fields.js";
 
-const ROLE = "token secret";
 const MAX_TOKEN_CHARS = 8_192;
 
 /**
@@ -38,18 +37,22 @@ export interface TokenVersion {
   readonly document: TokenDocument;
 }
 
-/** Parses and type-checks the token secret. An empty string or `{}` is a secret with no pair yet. */
-export function parseTokenDocument(text: string | undefined): TokenDocument {
-  const raw = text?.trim() === "" ? {} : parseSecretObject(ROLE, text);
-  const token = (field: string) => optionalString(ROLE, raw, field, MAX_TOKEN_CHARS);
+/**
+ * Parses and type-checks the token secret. An empty string or `{}` is a secret with no pair yet. A
+ * SecretFormatError names the field, and `secretId` (the secret's name or ARN) where it is given.
+ */
+export function parseTokenDocument(text: string | undefined, secretId?: string): TokenDocument {
+  const source: SecretSource = { role: "token secret", secretId };
+  const raw = text?.trim() === "" ? {} : parseSecretObject(source, text);
+  const token = (field: string) => optionalString(source, raw, field, MAX_TOKEN_CHARS);
   return {
     accessToken: token("accessToken"),
     refreshToken: token("refreshToken"),
-    tokenType: optionalString(ROLE, raw, "tokenType", 64),
-    scope: optionalString(ROLE, raw, "scope", 1_024),
-    expiresAt: optionalTimestamp(ROLE, raw, "expiresAt"),
-    refreshedAt: optionalTimestamp(ROLE, raw, "refreshedAt"),
-    refreshTokenExpiresAt: optionalTimestamp(ROLE, raw, "refreshTokenExpiresAt"),
+    tokenType: optionalString(source, raw, "tokenType", 64),
+    scope: optionalString(source, raw, "scope", 1_024),
+    expiresAt: optionalTimestamp(source, raw, "expiresAt"),
+    refreshedAt: optionalTimestamp(source, raw, "refreshedAt"),
+    refreshTokenExpiresAt: optionalTimestamp(source, raw, "refreshTokenExpiresAt"),
   };
 }
 
@@ -155,7 +158,7 @@ export class TokenStore {
       return {
         arn: answer.ARN ?? this.secretId,
         versionId: answer.VersionId ?? "",
-        document: parse ? parseTokenDocument(answer.SecretString) : {},
+        document: parse ? parseTokenDocument(answer.SecretString, this.secretId) : {},
       };
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return undefined;

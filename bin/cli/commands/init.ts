@@ -13,6 +13,7 @@ import type { RefresherConfig } from "../../../lambda/config.js";
 import { usesRefreshToken } from "../../../lambda/settings.js";
 import { createDialect } from "../../../lambda/dialects/index.js";
 import { SecretFormatError } from "../../../lambda/errors.js";
+import { CLIENT_SECRET } from "../../../lambda/secrets/client-secret.js";
 import { parseSecretObject, type SecretObject } from "../../../lambda/secrets/fields.js";
 import type { AttemptRecord } from "../../../lambda/protocol/write-protocol.js";
 import { accessTokenSecondsLeft, parseTokenDocument, type TokenDocument, type TokenVersion } from "../../../lambda/secrets/token-store.js";
@@ -110,7 +111,7 @@ function canonical(value: SecretObject): string {
 
 function parseOrUndefined(text: string): SecretObject | undefined {
   try {
-    return parseSecretObject("client secret", text);
+    return parseSecretObject(CLIENT_SECRET, text);
   } catch {
     return undefined;
   }
@@ -131,7 +132,7 @@ async function ensureClientSecret(
   if (secretFile !== undefined) {
     const text = await readInput(secretFile, io, "client secret");
     try {
-      desired = { ...parseSecretObject("client secret", text) };
+      desired = { ...parseSecretObject(CLIENT_SECRET, text) };
     } catch (error) {
       // The message names the problem (not JSON, not an object, too large), never the content.
       throw new CliError(`the client secret input: ${error instanceof SecretFormatError ? error.message.replace(/^client secret: /, "") : "unreadable"}`, EXIT.usage);
@@ -161,7 +162,7 @@ async function ensureClientSecret(
       throw new CliError(`the client secret ${id} ${state.kind === "missing" ? "does not exist" : "has no value"}`, EXIT.usage, "give it with --client-secret-file app.json (or - for standard input)");
     }
     try {
-      await validate(config, io, parseSecretObject("client secret", state.text));
+      await validate(config, io, parseSecretObject(CLIENT_SECRET, state.text));
     } catch (error) {
       // The stack creates the client secret with empty fields for you to fill.
       const why = error instanceof Error ? error.message : String(error);
@@ -224,7 +225,7 @@ async function ensureTokenSecret(
   const write = (document: TokenDocument) => writeDocument(config, io, secrets, { arn: id, versionId: state.versionId, document: {} }, document);
   let document: TokenDocument;
   try {
-    document = parseTokenDocument(state.text);
+    document = parseTokenDocument(state.text, id);
   } catch (error) {
     if (!replace) {
       throw new CliError(`${error instanceof Error ? error.message : String(error)}`, EXIT.usage, "pass --replace to reset the token secret to an empty pair (the refresher then obtains a new one)");
