@@ -5,7 +5,7 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Construct } from "constructs";
-import { OAUTH2_DIALECTS, usesRefreshToken } from "../lambda/settings.js";
+import { isOAuth2Dialect, usesRefreshToken } from "../lambda/settings.js";
 import type { AppConfig, CredentialConfig } from "./config.js";
 import { TokenRefresher } from "./token-refresher/index.js";
 import { addAlarmTopicOutput } from "./token-refresher/outputs.js";
@@ -55,7 +55,7 @@ export class TokenRefresherStack extends Stack {
       : undefined;
 
     // Fields from `defaults` apply only to the credentials whose dialect uses them.
-    const oauth2 = OAUTH2_DIALECTS.includes(c.dialect);
+    const oauth2 = isOAuth2Dialect(c.dialect);
     const refreshTokenTtlHours = usesRefreshToken(c.dialect) ? c.refreshTokenTtlThresholdHours : undefined;
     return new TokenRefresher(this, id, {
       credentialName: c.name,

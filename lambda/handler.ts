@@ -1,15 +1,15 @@
 import type { Context } from "aws-lambda";
 import { createAwsClients } from "./aws-clients.js";
 import { AwsClock } from "./clock.js";
-import { loadConfig } from "./config.js";
+import { loadConfig } from "./config/index.js";
 import { runRefresh } from "./refresh/workflow.js";
 import { Telemetry, type RefreshResult } from "./telemetry/telemetry.js";
 
 // Built once per execution environment; a bad configuration fails the cold start with its reason.
-const config = loadConfig();
+const { credential, runtime } = loadConfig();
 const clock = new AwsClock();
-const { secrets, dynamodb, events } = createAwsClients(config.awsRequestTimeoutMs, clock);
-const telemetry = new Telemetry({ namespace: config.metricsNamespace, eventBusName: config.eventBusName, events });
+const { secrets, dynamodb, events } = createAwsClients(runtime.awsRequestTimeoutMs, clock);
+const telemetry = new Telemetry({ namespace: runtime.metricsNamespace, eventBusName: runtime.eventBusName, events });
 let coldStart = true;
 
 /** EventBridge schedule target; `{"force": true}` refreshes even when the token is not due. */
@@ -19,5 +19,5 @@ export const handler = (event: unknown, context?: Pick<Context, "awsRequestId" |
     ...(context && { requestId: context.awsRequestId, endsAt: Date.now() + context.getRemainingTimeInMillis() }),
   };
   coldStart = false;
-  return runRefresh({ config, secrets, dynamodb, clock, telemetry, invocation }, event);
+  return runRefresh({ runtime, secrets, dynamodb, clock, telemetry, invocation }, credential, event);
 };

@@ -1,4 +1,6 @@
-import { ConfigError, NeedsInitialRefreshTokenError, RefreshError, SecretFormatError, describeError } from "../../lambda/errors.js";
+import { variableOf } from "../../lambda/config/index.js";
+import { SETTINGS, setting, type SettingField } from "../../lambda/config/table.js";
+import { ConfigError, NeedsInitialRefreshTokenError, RefreshError, describeError, errorKindOf, outcomeKind, socketErrorCode, type ErrorKind } from "../../lambda/errors.js";
 import { cleanText } from "../../lambda/redaction.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
 
@@ -16,88 +18,77 @@ export const EXIT = {
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/** A failure's kind as the CLI reports it: an error's or a run's kind (lambda/errors.ts), or a bad command line. */
+export type CliErrorKind = ErrorKind | "usage";
+
+/** Each kind's exit code (README, "Exit codes"): the only way an exit code is chosen for a failure. */
+export const EXIT_FOR_KIND: Readonly<Record<CliErrorKind, ExitCode>> = {
+  usage: EXIT.usage,
+  config: EXIT.usage,
+  secret: EXIT.usage,
+  authorization: EXIT.usage,
+  "aws-access": EXIT.usage,
+  rejected: EXIT.rejected,
+  unreachable: EXIT.unreachable,
+  failed: EXIT.failed,
+};
+
 /**
- * An expected failure: printed as `error: message` (and a hint), never with a stack trace. The
- * message passes the redaction step (README, "Security model"): it may quote an exception's text,
- * and a terminal must never receive its control characters. Hints are the CLI's own text.
+ * An expected failure: printed as `error: message` (and a hint), or with --json as the document
+ * `{"error": {"kind", "message", "hint"}}`; never with a stack trace. The message passes the
+ * redaction step (README, "Security model"): it may quote an exception's text, and a terminal must
+ * never receive its control characters. Hints are the CLI's own text. `details` are facts for the
+ * JSON document (what a half-done command left in force).
  */
 export class CliError extends Error {
   override readonly name = "CliError";
   constructor(
     message: string,
-    readonly exitCode: ExitCode,
+    readonly kind: CliErrorKind,
     readonly hint?: string,
+    readonly details?: Readonly<Record<string, unknown>>,
   ) {
     super(cleanText(message) ?? "unknown error");
   }
-}
 
-/** Environment variable → the flag that sets it, for error messages. */
-export const FLAG_FOR_ENV: Readonly<Record<string, string>> = {
-  CREDENTIAL_NAME: "--credential",
-  TOKEN_DIALECT: "--dialect",
-  CLIENT_SECRET_ID: "--client-secret-id",
-  TOKEN_SECRET_ID: "--token-secret-id",
-  ENDPOINT_URL: "--endpoint",
-  REFRESH_WINDOW_SECONDS: "--refresh-window",
-  EVENT_BUS_NAME: "--event-bus",
-  AWS_REGION: "--region",
-};
-
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE"]);
-
-function errorCode(error: unknown): string | undefined {
-  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string") return code;
-    current = (current as { cause?: unknown }).cause;
+  get exitCode(): ExitCode {
+    return EXIT_FOR_KIND[this.kind];
   }
-  return undefined;
 }
 
-/** Maps any thrown value to an exit code and a one-line, secret-free message. */
+/** The flags that set the settings a ConfigError names (the settings table), as a hint. */
+function flagHint(error: ConfigError): string | undefined {
+  const flags = [...new Set(error.problems.flatMap(({ field }) => (field in SETTINGS ? [setting(field as SettingField).flag] : [])))].filter(Boolean);
+  return flags.length > 0 ? `set ${flags.length === 1 ? "it" : "them"} with ${flags.map((name) => `--${name}`).join(", ")}, or pass --function with the deployed refresher function` : undefined;
+}
+
+/** What to do about AWS refusing the caller, by AWS error code (the kind, and so the exit code, is `aws-access` for all). */
+const AWS_ACCESS_HINTS: Readonly<Record<string, string>> = {
+  ResourceNotFoundException: `check the secret id or table name and the region (${variableOf("region")} / --region)`,
+  AccessDeniedException: 'the AWS identity in use lacks a permission for this call (README, "Permissions": refresher.grantOperate(role) gives an operator\'s)',
+  CredentialsProviderError: "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+};
+const AWS_CREDENTIALS_HINT = "log in again (aws sso login / AWS_PROFILE) or check the access keys";
+
+/** Maps any thrown value to its kind (hence its exit code) and a one-line, secret-free message. */
 export function classifyError(error: unknown): CliError {
   if (error instanceof CliError) return error;
-  if (error instanceof ConfigError) {
-    const variable = /environment variable (\w+)/.exec(error.message)?.[1];
-    const flag = variable ? FLAG_FOR_ENV[variable] : undefined;
-    return new CliError(`${error.message}${flag ? ` (or pass ${flag})` : ""}`, EXIT.usage);
-  }
-  if (error instanceof SecretFormatError) return new CliError(error.message, EXIT.usage);
+  if (error instanceof ConfigError) return new CliError(error.message, error.kind, flagHint(error));
   if (error instanceof NeedsInitialRefreshTokenError) {
-    return new CliError(error.message, EXIT.usage, "store one with: token-refresher init --refresh-token-file -   (then paste it, Ctrl-D)");
+    return new CliError(error.message, error.kind, "store one with: token-refresher init --refresh-token-file -   (then paste it, Ctrl-D)");
   }
-  if (error instanceof RefreshError) return new CliError(error.message, error.outcome === "RefreshFailed" ? EXIT.failed : EXIT.rejected);
-  const name = error instanceof Error ? error.name : "";
-  const message = error instanceof Error ? error.message : String(error);
-  if (name === "ResourceNotFoundException") return new CliError(`AWS: ${message}`, EXIT.usage, "check the secret id and the region (AWS_REGION / --region)");
-  if (name === "AccessDeniedException") return new CliError(`AWS: ${message}`, EXIT.usage, "the AWS identity in use lacks a permission on the secret (or its KMS key)");
-  if (["UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "InvalidClientTokenId"].includes(name)) {
-    return new CliError(`AWS rejected the credentials in use (${name})`, EXIT.usage, "log in again (aws sso login / AWS_PROFILE) or check the access keys");
+  const kind = errorKindOf(error);
+  if (error instanceof RefreshError) return new CliError(error.message, kind);
+  if (kind === "aws-access") {
+    const code = error instanceof Error ? error.name : "";
+    return new CliError(`AWS: ${describeError(error)}`, kind, AWS_ACCESS_HINTS[code] ?? AWS_CREDENTIALS_HINT);
   }
-  if (name === "CredentialsProviderError") return new CliError(`no AWS credentials found: ${message}`, EXIT.usage, "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
-  if (/region is missing/i.test(message)) return new CliError("the AWS region is not set", EXIT.usage, "set AWS_REGION or pass --region");
-  const code = errorCode(error);
-  if (code && NETWORK_CODES.has(code)) return new CliError(`AWS endpoint unreachable (${code})`, EXIT.unreachable, "check AWS_ENDPOINT_URL / the network path to AWS");
-  return new CliError(describeError(error), EXIT.failed);
+  if (kind === "unreachable") return new CliError(`AWS endpoint unreachable (${socketErrorCode(error)})`, kind, "check AWS_ENDPOINT_URL / the network path to AWS");
+  return new CliError(describeError(error), kind);
 }
 
-/** Exit code of a refresh run. */
+/** Exit code of a refresh run: 0 when it refreshed or skipped, else its failure's kind's. */
 export function exitCodeForResult(result: RefreshResult): ExitCode {
-  switch (result.outcome) {
-    case "Refreshed":
-    case "Skipped":
-      return EXIT.ok;
-    case "CredentialRejected":
-    case "AppFrozen":
-      return EXIT.rejected;
-    case "PairDiscarded":
-      return EXIT.failed;
-    case "RefreshFailed":
-      if (["ConfigError", "SecretFormatError", "NeedsInitialRefreshTokenError", "ResourceNotFoundException", "AccessDeniedException"].includes(result.reason)) {
-        return EXIT.usage;
-      }
-      if (result.reason === "NetworkError") return EXIT.unreachable;
-      return EXIT.failed;
-  }
+  if (result.outcome === "Refreshed" || result.outcome === "Skipped") return EXIT.ok;
+  return EXIT_FOR_KIND[result.errorKind ?? outcomeKind(result.outcome)];
 }

@@ -1,4 +1,5 @@
-import type { DialectName } from "../../lambda/config.js";
+import type { DialectName } from "../../lambda/settings.js";
+import { variableOf } from "../../lambda/config/index.js";
 import { cleanText } from "../../lambda/redaction.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
 
@@ -57,18 +58,19 @@ export function hintFor(result: RefreshResult, dialect: DialectName): string | u
     case "RefreshFailed":
       break;
   }
-  if (result.reason === "NeedsInitialRefreshTokenError") return "store the first refresh token with: token-refresher init --refresh-token-file -";
-  if (result.reason === "SecretFormatError" || result.reason === "ConfigError") return "fix the named field or variable (token-refresher init checks a client secret before storing it)";
+  if (result.reason === "backoff") return "the credential keeps failing and waits between attempts; fix the cause, then run: token-refresher refresh --force";
+  if (result.errorKind === "authorization") return "store the first refresh token with: token-refresher init --refresh-token-file -";
+  if (result.errorKind === "secret" || result.errorKind === "config") return "fix the named field or variable (token-refresher init checks a client secret before storing it)";
+  if (result.errorKind === "aws-access") return "check the AWS identity in use, its permissions on the secrets and the table, and the names and region they are looked up with";
   if (result.reason === "PromotionPendingError") return "the new pair is stored but not yet current; the next run makes it current without calling the platform — check with: token-refresher status";
   if (result.reason === "VersionBudgetError") return "the token secret's version budget for 24 hours is spent: look for other writers of the token secret (see README, runbook RefreshFailed)";
-  if (result.reason === "backoff") return "the credential keeps failing and waits between attempts; fix the cause, then run: token-refresher refresh --force";
   if (code === "1010009") return "throttled: the appId exceeded 100 calls / 60 s (other clients share the limit); the next scheduled run tries again";
   if (code === "100449") return 'Huawei: "check whether the user corresponding to appId has the permission to call the API"';
   if (code === "102202" || code === "50400") return 'Huawei: "check whether the mandatory parameters in the request are set and valid" — check appId/secret in the client secret';
   if (code === "50252" || (result.httpStatus ?? 0) >= 500) {
     return 'Huawei: "an internal error occurs on the IoT platform; contact IoT platform maintenance personnel" if it persists. The next scheduled run retries';
   }
-  if (result.reason === "NetworkError") return "the platform was not reachable: run token-refresher check to see which step (DNS, TCP, TLS, HTTP) fails";
-  if (result.httpStatus === 200) return "the platform answered 200 with a body that is not a token answer; nothing was written. Check ENDPOINT_URL (a proxy or login page?)";
+  if (result.errorKind === "unreachable") return "the platform (or AWS) was not reachable: run token-refresher check to see which step (DNS, TCP, TLS, HTTP) fails";
+  if (result.httpStatus === 200) return `the platform answered 200 with a body that is not a token answer; nothing was written. Check the endpoint (${variableOf("endpointUrl")}; a proxy or login page?)`;
   return undefined;
 }

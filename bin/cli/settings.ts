@@ -3,12 +3,21 @@ import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-l
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { createAwsClients, type AwsClients } from "../../lambda/aws-clients.js";
 import { AwsClock } from "../../lambda/clock.js";
-import { loadConfig, type RefresherConfig } from "../../lambda/config.js";
-import { WriteProtocol } from "../../lambda/protocol/write-protocol.js";
+import {
+  SETTING_VARIABLES,
+  environmentText,
+  loadConfig,
+  readSettings,
+  variableOf,
+  type RefresherConfig,
+  type RuntimeSettings,
+  type SettingField,
+  type SettingValues,
+} from "../../lambda/config/index.js";
+import { ENV_SETTINGS, setting } from "../../lambda/config/table.js";
+import { WriteProtocol, type ProtocolClients } from "../../lambda/protocol/write-protocol.js";
 import { WRITE_GRACE_MS } from "../../lambda/settings.js";
-import { TokenStore } from "../../lambda/secrets/token-store.js";
-import { StateTable } from "../../lambda/state/state-table.js";
-import { CliError, EXIT } from "./errors.js";
+import { CliError } from "./errors.js";
 import type { CliIo, Env } from "./io.js";
 
 export const COMMANDS = ["init", "status", "refresh", "check", "pause", "resume"] as const;
@@ -16,24 +25,17 @@ export type CommandName = (typeof COMMANDS)[number];
 
 type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string];
 
-/** Flags that stand for the Lambda's environment variables (flags win). */
-const ENV_FLAGS = {
-  credential: "CREDENTIAL_NAME",
-  dialect: "TOKEN_DIALECT",
-  "client-secret-id": "CLIENT_SECRET_ID",
-  "token-secret-id": "TOKEN_SECRET_ID",
-  "state-table": "STATE_TABLE_NAME",
-  endpoint: "ENDPOINT_URL",
-  "refresh-window": "REFRESH_WINDOW_SECONDS",
-  "event-bus": "EVENT_BUS_NAME",
-  region: "AWS_REGION",
-} as const;
+/** Flags that stand for settings (the settings table, docs/configuration.md): each sets its setting's variable; flags win. */
+export const SETTING_FLAGS: readonly { readonly flag: string; readonly field: SettingField; readonly variable: string }[] = ENV_SETTINGS.flatMap(([field, variable]) => {
+  const flagName = setting(field).flag;
+  return flagName ? [{ flag: flagName, field, variable }] : [];
+});
 
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
   function: { type: "string" },
-  ...Object.fromEntries(Object.keys(ENV_FLAGS).map((flag) => [flag, { type: "string" }])),
+  ...Object.fromEntries(SETTING_FLAGS.map(({ flag: name }) => [name, { type: "string" }])),
   json: { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
   force: { type: "boolean" },
@@ -48,13 +50,13 @@ const OPTIONS = {
 
 export type OptionName = keyof typeof OPTIONS;
 
-const GLOBAL: readonly OptionName[] = ["help", "version", "function", ...(Object.keys(ENV_FLAGS) as OptionName[])];
+const GLOBAL: readonly string[] = ["help", "version", "function", ...SETTING_FLAGS.map(({ flag: name }) => name)];
 const PER_COMMAND: Readonly<Record<CommandName, readonly OptionName[]>> = {
   init: ["client-secret-file", "refresh-token-file", "ca-cert-file", "client-cert-file", "client-key-file", "replace", "force", "json", "verbose"],
   status: ["json"],
   refresh: ["force", "json", "verbose"],
   check: ["timeout", "json"],
-  pause: [],
+  pause: ["json"],
   resume: ["json", "verbose"],
 };
 
@@ -74,19 +76,19 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParsedArgs 
   } catch (error) {
     // parseArgs messages name the option, never its value beyond what the user typed as a flag.
     const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
-    throw new CliError(message.replace(/\. To specify a positional argument.*$/, ""), EXIT.usage, "see token-refresher --help");
+    throw new CliError(message.replace(/\. To specify a positional argument.*$/, ""), "usage", "see token-refresher --help");
   }
   const [first, ...extra] = parsed.positionals;
   if (first !== undefined && !(COMMANDS as readonly string[]).includes(first)) {
     const shown = /^[a-z][a-z-]{0,20}$/.test(first) ? `"${first}"` : "(not shown)";
-    throw new CliError(`unknown command ${shown}`, EXIT.usage, `commands: ${COMMANDS.join(", ")}; see token-refresher --help`);
+    throw new CliError(`unknown command ${shown}`, "usage", `commands: ${COMMANDS.join(", ")}; see token-refresher --help`);
   }
   const command = first as CommandName | undefined;
   if (extra.length > 0) {
     // Not echoed: a stray argument may well be a secret pasted in the wrong place.
     throw new CliError(
       `unexpected argument after "${first}" (not shown)`,
-      EXIT.usage,
+      "usage",
       "secrets and tokens are never taken from the command line: use --client-secret-file / --refresh-token-file (a path, or - for standard input)",
     );
   }
@@ -95,13 +97,13 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParsedArgs 
     if (value === undefined) continue;
     const option = name as OptionName;
     if (command && !GLOBAL.includes(option) && !PER_COMMAND[command].includes(option)) {
-      throw new CliError(`option --${option} does not apply to "${command}"`, EXIT.usage, `see token-refresher ${command} --help`);
+      throw new CliError(`option --${option} does not apply to "${command}"`, "usage", `see token-refresher ${command} --help`);
     }
     values[option] = value;
   }
   const overlay: Record<string, string> = {};
-  for (const [flag, variable] of Object.entries(ENV_FLAGS)) {
-    const value = values[flag as OptionName];
+  for (const { flag: name, variable } of SETTING_FLAGS) {
+    const value = values[name as OptionName];
     if (typeof value === "string") overlay[variable] = value;
   }
   return { command, values, env: { ...env, ...overlay }, overlay };
@@ -121,6 +123,11 @@ export function fullConfig(env: Env): RefresherConfig {
   return loadConfig(env);
 }
 
+/** Some settings, read and checked as the Lambda reads them, for commands that need only those. */
+export function someSettings(env: Env, fields: readonly SettingField[], required: readonly SettingField[] = []): SettingValues {
+  return readSettings(env, fields, required);
+}
+
 export function secretsClient(io: CliIo, env: Env): SecretsManagerClient {
   return io.secrets ?? new SecretsManagerClient(awsClientConfig(env));
 }
@@ -132,9 +139,9 @@ export interface RunClients extends AwsClients {
   destroy(): void;
 }
 
-export function runClients(io: CliIo, env: Env, config: RefresherConfig): RunClients {
+export function runClients(io: CliIo, env: Env, runtime: Pick<RuntimeSettings, "awsRequestTimeoutMs">): RunClients {
   const clock = new AwsClock(io.now);
-  const built = createAwsClients(config.awsRequestTimeoutMs, clock, awsClientConfig(env));
+  const built = createAwsClients(runtime.awsRequestTimeoutMs, clock, awsClientConfig(env));
   const secrets = io.secrets ? clock.watch(io.secrets) : built.secrets;
   const events = io.events ?? built.events;
   return {
@@ -150,47 +157,44 @@ export function runClients(io: CliIo, env: Env, config: RefresherConfig): RunCli
   };
 }
 
-/** The write protocol over the run clients, for commands that read or write the token secret as the Lambda does. */
-export function writeProtocol(config: RefresherConfig, clients: RunClients, io: CliIo): WriteProtocol {
-  const localNow = io.now ?? Date.now;
-  return new WriteProtocol(
-    new TokenStore(clients.secrets, config.tokenSecretId),
-    new StateTable(clients.dynamodb, config.stateTableName, config.credentialName),
-    clients.clock,
-    { leaseMs: config.leaseSeconds * 1000, invocationEndsAt: localNow() + config.runBudgetMs + WRITE_GRACE_MS, localNow },
-  );
+/**
+ * The write protocol over clients that `clock` watches, for the commands (and `npm start`) that read
+ * or write the token secret as the Lambda does, with the write time a CLI run allows.
+ */
+export function writeProtocol({ credential, runtime }: RefresherConfig, clients: ProtocolClients, clock: AwsClock, localNow: () => number = Date.now): WriteProtocol {
+  return new WriteProtocol({ tokenSecretId: credential.tokenSecretId, stateTableName: runtime.stateTableName, credentialName: credential.name }, clients, clock, {
+    leaseMs: runtime.leaseSeconds * 1000,
+    invocationEndsAt: localNow() + runtime.runBudgetMs + WRITE_GRACE_MS,
+    localNow,
+  });
+}
+
+/**
+ * Fails before any AWS call when the SDK finds no region (variables, profile, instance metadata):
+ * its own error says so only in its message, which the CLI does not read.
+ */
+export async function requireRegion(env: Env): Promise<void> {
+  const client = new SecretsManagerClient(awsClientConfig(env));
+  try {
+    await client.config.region();
+  } catch {
+    throw new CliError("the AWS region is not set", "config", `set ${variableOf("region")} or pass --region`);
+  } finally {
+    client.destroy();
+  }
 }
 
 export function awsClientConfig(env: Env): { region?: string; endpoint?: string } {
-  const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
+  const region = environmentText(env, "region") || env.AWS_DEFAULT_REGION?.trim();
   const endpoint = env.AWS_ENDPOINT_URL?.trim();
   return { ...(region && { region }), ...(endpoint && { endpoint }) };
 }
 
-/** The refresher's own variables, as the stack sets them on the function. */
-export const REFRESHER_VARIABLES = [
-  "CREDENTIAL_NAME",
-  "TOKEN_DIALECT",
-  "CLIENT_SECRET_ID",
-  "TOKEN_SECRET_ID",
-  "STATE_TABLE_NAME",
-  "ENDPOINT_URL",
-  "OAUTH2_TOKEN_PATH",
-  "DEFAULT_EXPIRES_IN_SECONDS",
-  "REFRESH_WINDOW_SECONDS",
-  "HTTP_TIMEOUT_MS",
-  "RUN_BUDGET_MS",
-  "LEASE_SECONDS",
-  "AWS_REQUEST_TIMEOUT_MS",
-  "SCHEDULE_RULE_NAME",
-  "ALARM_NAMES",
-  "METRICS_NAMESPACE",
-  "EVENT_BUS_NAME",
-] as const;
-
 /**
- * `--function NAME`: takes the refresher's variables from the deployed function's configuration,
- * so the CLI runs with exactly what the Lambda runs with. Flags still win; the shell's variables lose.
+ * `--function NAME`: takes every setting variable (the settings table) from the deployed function's
+ * configuration, so the CLI runs with exactly what the Lambda runs with. A setting variable of the
+ * shell is dropped, also where the function has none (it would run differently from the Lambda);
+ * flags still win.
  */
 export async function withFunctionConfig(args: ParsedArgs, io: CliIo): Promise<ParsedArgs> {
   const name = stringOption(args, "function");
@@ -199,10 +203,12 @@ export async function withFunctionConfig(args: ParsedArgs, io: CliIo): Promise<P
   try {
     const answer = await client.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
     const variables = answer.Environment?.Variables ?? {};
-    const picked: Record<string, string> = {};
-    for (const variable of REFRESHER_VARIABLES) if (variables[variable] !== undefined) picked[variable] = variables[variable];
-    if (!picked.TOKEN_SECRET_ID) throw new CliError(`function ${name} has no TOKEN_SECRET_ID variable: is it a token-refresher function?`, EXIT.usage);
-    return { ...args, env: { ...io.env, ...picked, ...args.overlay } };
+    const ours = new Set(SETTING_VARIABLES);
+    const picked = Object.fromEntries(Object.entries(variables).filter(([variable]) => ours.has(variable)));
+    const tokenSecretVariable = variableOf("tokenSecretId");
+    if (!picked[tokenSecretVariable]) throw new CliError(`function ${name} has no ${tokenSecretVariable} variable: is it a token-refresher function?`, "config");
+    const shell = Object.fromEntries(Object.entries(io.env).filter(([variable]) => !ours.has(variable)));
+    return { ...args, env: { ...shell, ...picked, ...args.overlay } };
   } finally {
     if (!io.lambda && client instanceof LambdaClient) client.destroy();
   }

@@ -1,9 +1,9 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { createAwsClients, type AwsClients } from "../../lambda/aws-clients.js";
 import { AwsClock } from "../../lambda/clock.js";
-import { loadConfig, type RefresherConfig } from "../../lambda/config.js";
+import { credentialSpec, environmentText, loadConfig, readSettings, runtimeSettings } from "../../lambda/config/index.js";
 import { ConfigError } from "../../lambda/errors.js";
 import { runRefresh } from "../../lambda/refresh/workflow.js";
 import { METRIC } from "../../lambda/telemetry/names.js";
@@ -14,6 +14,7 @@ import { createTestPki } from "./pki.js";
 import { createStateTable } from "./state-table.js";
 import { EXIT, exitCodeForResult, type ExitCode } from "../cli/errors.js";
 import { formatDuration } from "../cli/format.js";
+import { awsClientConfig, writeProtocol } from "../cli/settings.js";
 import type { Env } from "../cli/io.js";
 
 export interface LocalRunOptions {
@@ -42,6 +43,9 @@ interface DemoSettings extends Schedule {
 
 class UsageError extends Error {}
 
+/** The demo's refresh window: its access tokens live 60 s. */
+const DEMO_REFRESH_WINDOW_SECONDS = 45;
+
 function numberSetting(env: Env, name: string, fallback: number, options: { min: number; max: number; integer?: boolean }): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
@@ -63,14 +67,14 @@ function schedule(env: Env, defaultIntervalSeconds: number): Schedule {
 
 /** Real mode when the refresher's own variables name an endpoint and both secrets. */
 export function isRealMode(env: Env): boolean {
-  return Boolean(env.ENDPOINT_URL?.trim() && env.CLIENT_SECRET_ID?.trim() && env.TOKEN_SECRET_ID?.trim());
+  return (["endpointUrl", "clientSecretId", "tokenSecretId"] as const).every((field) => environmentText(env, field));
 }
 
 /**
  * `npm start`: the refresh job on a fast local schedule. Without configuration it is a self-contained
  * demo (moto_server for Secrets Manager, the IoT platform simulator over mutual TLS, both secrets
- * created, the app frozen after a few runs to show the alarm); with ENDPOINT_URL, CLIENT_SECRET_ID
- * and TOKEN_SECRET_ID set it refreshes that credential for real, every INTERVAL_SECONDS (default 300).
+ * created, the app frozen after a few runs to show the alarm); with the endpoint and both secret ids
+ * set (docs/configuration.md) it refreshes that credential for real, every INTERVAL_SECONDS (default 300).
  */
 export async function runLocal(options: LocalRunOptions): Promise<ExitCode> {
   try {
@@ -149,7 +153,9 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
   const settings: DemoSettings = {
     ...base,
     accessTokenTtlSeconds: numberSetting(env, "ACCESS_TOKEN_TTL_SECONDS", 60, { min: 1, max: 86_400, integer: true }),
-    refreshWindowSeconds: numberSetting(env, "REFRESH_WINDOW_SECONDS", 45, { min: 0, max: 86_400, integer: true }),
+    // The refresher's own setting, read by its own rules; the demo's tokens live a minute, so its default is shorter.
+    refreshWindowSeconds:
+      environmentText(env, "refreshWindowSeconds") === undefined ? DEMO_REFRESH_WINDOW_SECONDS : (readSettings(env, ["refreshWindowSeconds"]).refreshWindowSeconds as number),
     freezeAfterRuns: numberSetting(env, "FREEZE_AFTER_RUNS", 6, { min: 0, max: 1_000_000, integer: true }),
     unfreezeAfterRuns: numberSetting(env, "UNFREEZE_AFTER_RUNS", 3, { min: 0, max: 1_000_000, integer: true }),
   };
@@ -178,19 +184,17 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
         SecretString: JSON.stringify({ appId, secret: appSecret, caCertificate: pki.caPem, clientCertificate: pki.client.certPem, clientKey: pki.client.keyPem }),
       }),
     );
-    await secrets.send(new CreateSecretCommand({ Name: tokenSecretId, SecretString: "{}" }));
-    const config = loadConfig({
-      CREDENTIAL_NAME: "local-demo",
-      TOKEN_DIALECT: "iot",
-      CLIENT_SECRET_ID: clientSecretId,
-      TOKEN_SECRET_ID: tokenSecretId,
-      STATE_TABLE_NAME: stateTableName,
-      ENDPOINT_URL: platform.baseUrl,
-      REFRESH_WINDOW_SECONDS: String(settings.refreshWindowSeconds),
-      EVENT_BUS_NAME: "",
-      HTTP_TIMEOUT_MS: "3000",
-      RUN_BUDGET_MS: "10000",
+    const credential = credentialSpec({
+      name: "local-demo",
+      dialect: "iot",
+      clientSecretId,
+      tokenSecretId,
+      endpointUrl: platform.baseUrl,
+      refreshWindowSeconds: settings.refreshWindowSeconds,
     });
+    const runtime = runtimeSettings({ stateTableName, eventBusName: "", httpTimeoutMs: 3_000, runBudgetMs: 10_000 });
+    // The token secret's first value ({}: no pair yet) goes in the way init writes it: through the write protocol.
+    await writeProtocol({ credential, runtime }, clients, clock).writeOperatorDocument(`npm-start-${randomUUID()}`, {}, undefined);
     const freezeAt = settings.freezeAfterRuns;
     const unfreezeAt = freezeAt && settings.unfreezeAfterRuns ? freezeAt + settings.unfreezeAfterRuns : 0;
     write(
@@ -209,8 +213,8 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
 
     let lastEmf: Record<string, unknown> = {};
     const telemetry = new Telemetry({
-      namespace: config.metricsNamespace,
-      eventBusName: config.eventBusName,
+      namespace: runtime.metricsNamespace,
+      eventBusName: runtime.eventBusName,
       events,
       write: (line) => {
         lastEmf = JSON.parse(line) as Record<string, unknown>;
@@ -222,7 +226,7 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
     await loop(settings, options, async (run) => {
       // After the unfreeze, as the runbook says, force a run: a failing credential otherwise waits out its backoff.
       const event = unfreezeAt && run === unfreezeAt + 1 ? { force: true } : {};
-      const result = await runRefresh({ config, secrets, dynamodb, clock, telemetry }, event);
+      const result = await runRefresh({ runtime, secrets, dynamodb, clock, telemetry }, credential, event);
       write(runLine(run, result, Date.now()));
       if (result.outcome !== "Refreshed" && result.outcome !== "Skipped") write(`          EMF    ${metricSummary(lastEmf)}\n`);
       alarms.observe(lastEmf);
@@ -247,30 +251,28 @@ async function runDemo(options: LocalRunOptions): Promise<ExitCode> {
 async function runReal(options: LocalRunOptions): Promise<ExitCode> {
   const { env, write } = options;
   const settings = schedule(env, 300);
-  const config: RefresherConfig = loadConfig(env);
-  const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
-  const endpoint = env.AWS_ENDPOINT_URL?.trim();
-  const aws = { ...(region && { region }), ...(endpoint && { endpoint }) };
+  const { credential, runtime } = loadConfig(env);
+  const aws = awsClientConfig(env);
   const clock = new AwsClock();
-  const clients = createAwsClients(config.awsRequestTimeoutMs, clock, aws);
+  const clients = createAwsClients(runtime.awsRequestTimeoutMs, clock, aws);
   const { secrets, dynamodb, events } = clients;
   const telemetry = new Telemetry({
-    namespace: config.metricsNamespace,
-    eventBusName: config.eventBusName,
+    namespace: runtime.metricsNamespace,
+    eventBusName: runtime.eventBusName,
     events,
     write: (line) => {
       if (settings.showEmf) write(`          EMF ${line}`);
     },
   });
   write(
-    `token-refresher local run: credential ${config.credentialName} (${config.dialect}) at ${config.endpointUrl}, AWS ${endpoint ?? region ?? "default region"}; ` +
+    `token-refresher local run: credential ${credential.name} (${credential.dialect}) at ${credential.endpointUrl}, AWS ${aws.endpoint ?? aws.region ?? "default region"}; ` +
       `every ${settings.intervalMs / 1000} s, ${settings.runs === undefined ? "until Ctrl-C" : `${settings.runs} runs`}\n`,
   );
   write(HEADER);
   let last: ExitCode = EXIT.ok;
   try {
     await loop(settings, options, async (run) => {
-      const result = await runRefresh({ config, secrets, dynamodb, clock, telemetry }, {});
+      const result = await runRefresh({ runtime, secrets, dynamodb, clock, telemetry }, credential, {});
       write(runLine(run, result, Date.now()));
       if (result.message) write(`          ${result.message}\n`);
       last = exitCodeForResult(result);

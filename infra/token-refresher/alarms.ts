@@ -147,7 +147,7 @@ export interface AlarmInputs {
   readonly okActions: readonly cloudwatch.IAlarmAction[];
 }
 
-/** The names of the enabled alarms, as {@link addAlarms} creates them (the function's `ALARM_NAMES`). */
+/** The names of the enabled alarms, as {@link addAlarms} creates them (the function's alarm-names setting, docs/configuration.md). */
 export function enabledAlarmNames(stackName: string, credentialName: string, settings: Partial<Record<AlarmKind, AlarmSettings>>): string[] {
   return (Object.keys(settings) as AlarmKind[]).map((kind) => alarmName(stackName, credentialName, ALARM_DEFAULTS[kind].id));
 }

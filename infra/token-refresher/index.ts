@@ -16,7 +16,7 @@ import { METRIC } from "../../lambda/telemetry/names.js";
 import { alarmTopicOf, subscribeOnce } from "./alarm-topic.js";
 import { addAlarms, enabledAlarmNames, type AlarmKind } from "./alarms.js";
 import { addDashboard, dashboardWidgets, type DashboardInputs } from "./dashboard.js";
-import { functionEnvironment } from "./environment.js";
+import { refresherEnvironment } from "./environment.js";
 import { createRefresherFunction } from "./function.js";
 import { refresherMetric } from "./metrics.js";
 import { suppressNag, type NagSuppression } from "./nag.js";
@@ -39,9 +39,6 @@ import { validate, type Settings } from "./validate.js";
 export * from "./props.js";
 export type { AlarmKind } from "./alarms.js";
 export { stateTableOf } from "./state-table.js";
-
-/** Namespace the handler uses when METRICS_NAMESPACE is unset. */
-export { DEFAULT_METRICS_NAMESPACE } from "../../lambda/settings.js";
 
 /**
  * One credential's refresher: an EventBridge-scheduled Lambda that refreshes the access token kept
@@ -75,7 +72,7 @@ export class TokenRefresher extends Construct {
   readonly function: lambda.Function;
   /** The EventBridge rule that triggers the function, named `<stack>-<credential>-schedule` (`token-refresher pause` disables it). */
   readonly scheduleRule: events.Rule;
-  /** The schedule rule's name, also in the function's `SCHEDULE_RULE_NAME`. */
+  /** The schedule rule's name, also in the function's environment (docs/configuration.md). */
   readonly scheduleRuleName: string;
   /** The topic every alarm notifies (`alarmTopic`, or the stack's shared one); undefined when `alarmActions` replaces it. */
   readonly alarmTopic?: sns.ITopic;
@@ -90,7 +87,7 @@ export class TokenRefresher extends Construct {
   readonly failureQueueAlarm?: cloudwatch.Alarm;
   /** Every enabled alarm, for dashboards or composite alarms (`token-refresher pause` switches their actions off). */
   readonly alarms: readonly cloudwatch.Alarm[];
-  /** The enabled alarms' names, also in the function's `ALARM_NAMES`. */
+  /** The enabled alarms' names, also in the function's environment (docs/configuration.md). */
   readonly alarmNames: readonly string[];
   /** The credential's dashboard, with `dashboard: true`. */
   readonly dashboard?: cloudwatch.Dashboard;
@@ -317,7 +314,7 @@ export class TokenRefresher extends Construct {
       settings,
       role: this.role,
       logGroup: this.logGroup,
-      environment: functionEnvironment(props, settings, {
+      environment: refresherEnvironment(settings, {
         clientSecret: this.clientSecret,
         tokenSecret: this.tokenSecret,
         stateTable: this.stateTable,
@@ -353,8 +350,8 @@ export class TokenRefresher extends Construct {
     const listed = exemptPrincipalArns(this.role, settings.operatorPrincipalArns);
     // Lazy: grantOperate adds operators after the constructor.
     const exempt = Lazy.list({ produce: () => [...new Set([...listed, ...this.grantedOperatorArns])] });
-    if (!props.clientSecret) restrictClientSecret(this.clientSecret as secretsmanager.Secret, exempt);
-    if (!props.tokenSecret) restrictTokenSecret(this.tokenSecret as secretsmanager.Secret, exempt);
+    if (!props.clientSecret) restrictClientSecret(this.clientSecret as secretsmanager.Secret, exempt, settings.operatorPrincipalArns);
+    if (!props.tokenSecret) restrictTokenSecret(this.tokenSecret as secretsmanager.Secret, exempt, settings.operatorPrincipalArns);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { DefaultStackSynthesizer, Fn, Stack } from "aws-cdk-lib";
+import { DefaultStackSynthesizer, Fn, Lazy, Stack } from "aws-cdk-lib";
 import type * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as events from "aws-cdk-lib/aws-events";
@@ -7,9 +7,16 @@ import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { EVENT_SOURCE } from "../../lambda/telemetry/names.js";
+import { isPathPattern, pathSpans } from "../../lambda/config/principals.js";
 
-/** Every call that changes the token secret or its versions; denied to all but the refresher and the operators. */
-export const TOKEN_SECRET_WRITES = [
+/**
+ * PutEvents with this stack's source only. `events:source` is multivalued (one value per entry of the
+ * call), so it takes a set operator: every entry's source must be ours, and there must be one.
+ */
+const OWN_EVENT_SOURCE = { "ForAllValues:StringEquals": { "events:source": [EVENT_SOURCE] }, Null: { "events:source": "false" } };
+
+/** Every call that changes a secret's value or versions, or deletes it; denied to all but the listed principals. */
+export const SECRET_WRITES = [
   "secretsmanager:PutSecretValue",
   "secretsmanager:UpdateSecretVersionStage",
   "secretsmanager:UpdateSecret",
@@ -17,6 +24,12 @@ export const TOKEN_SECRET_WRITES = [
   "secretsmanager:RestoreSecret",
   "secretsmanager:RotateSecret",
 ];
+
+/**
+ * The calls that replace or remove a resource policy. Denied with the rest: otherwise anyone whose IAM
+ * allows them (`secretsmanager:*`) removes the policy first and reads or writes the secret next.
+ */
+export const POLICY_CHANGES = ["secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"];
 
 /** The ARN IAM statements use: the full ARN, or the partial ARN plus Secrets Manager's 6-character suffix. */
 export function arnForPolicies(secret: secretsmanager.ISecret): string {
@@ -69,7 +82,7 @@ export function grantFunctionAccess(role: iam.Role, access: FunctionAccess): voi
       sid: "PublishRefreshEvents",
       actions: ["events:PutEvents"],
       resources: [access.eventBus.eventBusArn],
-      conditions: { StringEquals: { "events:source": EVENT_SOURCE } },
+      conditions: OWN_EVENT_SOURCE,
     }),
   ];
   for (const statement of statements) role.addToPrincipalPolicy(statement);
@@ -124,29 +137,47 @@ function cloudFormationExecutionRoleArn(stack: Stack): string | undefined {
 }
 
 /**
- * Client secret: `GetSecretValue` is denied to every principal but `exempt` (README, "Security
- * model"). A Deny with `ArnNotLike aws:PrincipalArn`, not a `NotPrincipal`, so a listed role keeps
- * access in every session, and an administrator outside the list can still replace the policy
- * (`PutResourcePolicy` is not denied): nobody is locked out.
+ * Client secret: reading it, writing it and changing its policy are denied to every principal but
+ * `exempt` (docs/security.md). Whoever writes it steers what the refresher logs in with, and so the
+ * tokens consumers receive: the same few principals read it and write it. A Deny with `ArnNotLike
+ * aws:PrincipalArn`, not a `NotPrincipal`, so a listed role keeps access in every session. Nobody is
+ * locked out: the deployment role is listed (redeploying rewrites the policy), and an account
+ * administrator can act through the refresher's role, which is listed too.
  */
-export function restrictClientSecret(secret: secretsmanager.Secret, exempt: readonly string[]): void {
-  secret.addToResourcePolicy(denyAllBut("OnlyRefresherAndOperatorsRead", ["secretsmanager:GetSecretValue"], exempt));
+export function restrictClientSecret(secret: secretsmanager.Secret, exempt: readonly string[], operatorPatterns: readonly string[]): void {
+  guardSecret(secret, "OnlyRefresherAndOperatorsReadOrWrite", ["secretsmanager:GetSecretValue", ...SECRET_WRITES, ...POLICY_CHANGES], exempt, operatorPatterns);
 }
 
-/** Token secret: every write is denied to all but `exempt`; reads stay with identity policies (`grantRead`). */
-export function restrictTokenSecret(secret: secretsmanager.Secret, exempt: readonly string[]): void {
-  secret.addToResourcePolicy(denyAllBut("OnlyRefresherAndOperatorsWrite", TOKEN_SECRET_WRITES, exempt));
+/** Token secret: every write and policy change is denied to all but `exempt`; reads stay with identity policies (`grantRead`). */
+export function restrictTokenSecret(secret: secretsmanager.Secret, exempt: readonly string[], operatorPatterns: readonly string[]): void {
+  guardSecret(secret, "OnlyRefresherAndOperatorsWrite", [...SECRET_WRITES, ...POLICY_CHANGES], exempt, operatorPatterns);
 }
 
-function denyAllBut(sid: string, actions: string[], exempt: readonly string[]): iam.PolicyStatement {
+/**
+ * Denies `actions` to all but `exempt`; where an operator pattern has a wildcard, also to the ARNs the
+ * wildcard reaches only by spanning a `/` (see {@link pathSpans}), unless listed by their own ARN.
+ */
+function guardSecret(secret: secretsmanager.Secret, sid: string, actions: string[], exempt: readonly string[], operatorPatterns: readonly string[]): void {
+  secret.addToResourcePolicy(denyAllBut(sid, actions, { ArnNotLike: { "aws:PrincipalArn": exempt } }));
+  const spans = [...new Set(operatorPatterns.filter(isPathPattern).flatMap(pathSpans))];
+  if (spans.length === 0) return;
+  const stack = Stack.of(secret);
+  // `exempt` is lazy (grantOperate adds to it); its own ARNs, without the patterns, stay let through.
+  const listedByArn = Lazy.list({ produce: () => (stack.resolve(exempt) as unknown[]).filter((arn) => typeof arn !== "string" || !isPathPattern(arn)) as string[] });
+  secret.addToResourcePolicy(
+    denyAllBut("OperatorWildcardsStayInOnePathSegment", actions, { ArnLike: { "aws:PrincipalArn": spans }, ArnNotLike: { "aws:PrincipalArn": listedByArn } }),
+  );
+}
+
+function denyAllBut(sid: string, actions: string[], conditions: Record<string, Record<string, unknown>>): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid,
     effect: iam.Effect.DENY,
     principals: [new iam.AnyPrincipal()],
     actions,
     resources: ["*"],
-    // As given: `exempt` may be a lazy list, which must stay the list's only element.
-    conditions: { ArnNotLike: { "aws:PrincipalArn": exempt } },
+    // As given: a lazy list must stay the condition's only value.
+    conditions,
   });
 }
 
@@ -211,7 +242,7 @@ export function grantOperateCredential(grantee: iam.IGrantable, credential: Oper
       grantee,
       actions: ["events:PutEvents"],
       resourceArns: [credential.eventBus.eventBusArn],
-      conditions: { StringEquals: { "events:source": EVENT_SOURCE } },
+      conditions: OWN_EVENT_SOURCE,
     }),
     iam.Grant.addToPrincipal({ grantee, actions: ["events:DisableRule", "events:EnableRule"], resourceArns: [credential.scheduleRule.ruleArn] }),
   ];

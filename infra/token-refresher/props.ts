@@ -7,7 +7,8 @@ import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sns from "aws-cdk-lib/aws-sns";
-import { DEPLOYMENT_LIMITS, type DialectName, type OAuth2ClientAuth } from "../../lambda/settings.js";
+import { SETTINGS } from "../../lambda/config/table.js";
+import type { DialectName, OAuth2ClientAuth } from "../../lambda/settings.js";
 
 /** How an OAuth2 client authenticates at the token endpoint (the `oauth2ClientAuth` prop). */
 export type { OAuth2ClientAuth } from "../../lambda/settings.js";
@@ -18,28 +19,26 @@ export type { OAuth2ClientAuth } from "../../lambda/settings.js";
  */
 export type TokenDialect = DialectName;
 
-/**
- * Memory of the refresher function, from a measurement of the bundled handler (SDK bundled,
- * `--enable-source-maps`) doing a mutual-TLS login + two refreshes against the IoT simulator and
- * moto: peak RSS 122–137 MB (about 35 MB of it is the source map). 128 MB would leave no headroom,
- * so 256 MB (also twice the CPU share, for the TLS handshake). See the README's "Design notes".
- */
-export const DEFAULT_MEMORY_MB = DEPLOYMENT_LIMITS.memorySizeMb.default;
+/** Lambda memory in MB (the settings table's default; docs/configuration.md). */
+export const DEFAULT_MEMORY_MB: number = SETTINGS.memorySizeMb.default;
 
 /** Lambda timeout; the handler's run budget and lease are derived from it (see {@link TokenRefresherProps.timeout}). */
-export const DEFAULT_TIMEOUT = Duration.seconds(DEPLOYMENT_LIMITS.timeoutSeconds.default);
+export const DEFAULT_TIMEOUT = Duration.seconds(SETTINGS.timeoutSeconds.default);
 
 /** The `AccessTokenTtl` alarm fires below this much remaining validity (and must stay below `refreshWindow`). */
-export const DEFAULT_ACCESS_TOKEN_TTL_THRESHOLD = Duration.minutes(10);
+export const DEFAULT_ACCESS_TOKEN_TTL_THRESHOLD = Duration.seconds(SETTINGS.accessTokenTtlThresholdSeconds.default);
 
 /** The `RefreshTokenTtl` alarm fires when the refresh token has less than this left before it expires. */
-export const DEFAULT_REFRESH_TOKEN_TTL_THRESHOLD = Duration.days(3);
+export const DEFAULT_REFRESH_TOKEN_TTL_THRESHOLD = Duration.seconds(SETTINGS.refreshTokenTtlThresholdSeconds.default);
 
 /**
- * Where every alarm description points: the Runbook section of this package's README, which has one
- * subsection per alarm. Set `runbookUrl` to your own copy (a wiki page, the repository's web view).
+ * Where every alarm description points: this package's runbook, which has one section per alarm. Set
+ * `runbookUrl` to your own copy (a wiki page, the repository's web view).
  */
-export const DEFAULT_RUNBOOK_URL = "token-refresher README.md#runbook";
+export const DEFAULT_RUNBOOK_URL: string = SETTINGS.runbookUrl.default;
+
+/** Namespace of the metrics when `metricsNamespace` is unset. */
+export const DEFAULT_METRICS_NAMESPACE: string = SETTINGS.metricsNamespace.default;
 
 /** Settings every alarm of the construct accepts. */
 export interface RefresherAlarmOptions {
@@ -149,7 +148,7 @@ export interface TokenRefresherProps {
   readonly oauth2DefaultExpiresIn?: Duration;
 
   /**
-   * How the client authenticates at the token endpoint (`OAUTH2_CLIENT_AUTH`): the form fields
+   * How the client authenticates at the token endpoint: the form fields
    * `client_id`/`client_secret` (`client_secret_post`) or HTTP Basic (`client_secret_basic`, RFC 6749
    * §2.3.1). Only for the `oauth2` and `client_credentials` dialects; the client secret's `clientAuth`
    * field overrides it at run time.
@@ -158,7 +157,7 @@ export interface TokenRefresherProps {
   readonly oauth2ClientAuth?: OAuth2ClientAuth;
 
   /**
-   * `scope` sent with every grant (`OAUTH2_SCOPE`): space-separated scope tokens, at most 1 024
+   * `scope` sent with every grant: space-separated scope tokens, at most 1 024
    * characters. Only for the `oauth2` and `client_credentials` dialects; the client secret's `scope`
    * field overrides it at run time.
    * @default - unset: the client secret's `scope`, else none is sent
@@ -166,7 +165,7 @@ export interface TokenRefresherProps {
   readonly oauth2Scope?: string;
 
   /**
-   * `audience` sent with every grant (`OAUTH2_AUDIENCE`), e.g. the API's identifier URL; visible
+   * `audience` sent with every grant, e.g. the API's identifier URL; visible
    * ASCII without spaces, at most 1 024 characters. Only for the `oauth2` and `client_credentials`
    * dialects; the client secret's `audience` field overrides it at run time.
    * @default - unset: the client secret's `audience`, else none is sent
@@ -195,17 +194,17 @@ export interface TokenRefresherProps {
   readonly refreshWindow?: Duration;
 
   /**
-   * Lambda timeout, split into three parts (README, "Design notes"): the run budget (`RUN_BUDGET_MS`,
+   * Lambda timeout, split into three parts (README, "Design notes"): the run budget (
    * the timeout minus 15 s) for reading, the lease and the platform calls; then the last 15 s, in
    * which the handler retries the write of a pair the platform issued for as long as
-   * `context.getRemainingTimeInMillis()` allows, and reports. The lease (`LEASE_SECONDS`) is the
+   * `context.getRemainingTimeInMillis()` allows, and reports. The lease is the
    * timeout plus 60 s, so a live run never loses it. 20 s to 15 min, shorter than the schedule interval.
    * @default Duration.seconds(40) (run budget 25 s, lease 100 s)
    */
   readonly timeout?: Duration;
 
   /**
-   * Timeout of one HTTP attempt against the token API (`HTTP_TIMEOUT_MS`); at most the run budget.
+   * Timeout of one HTTP attempt against the token API; at most the run budget.
    * @default Duration.seconds(5) (the handler's default)
    */
   readonly httpTimeout?: Duration;
@@ -337,7 +336,7 @@ export interface TokenRefresherProps {
   readonly reservedConcurrency?: number;
 
   /**
-   * CloudWatch namespace of the refresher's metrics (`METRICS_NAMESPACE`).
+   * CloudWatch namespace of the refresher's metrics.
    * @default "TokenRefresher"
    */
   readonly metricsNamespace?: string;

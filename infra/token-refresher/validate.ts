@@ -2,50 +2,14 @@ import { Duration, Stack, Token } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import {
-  DEFAULT_DIALECT,
-  DEFAULT_METRICS_NAMESPACE,
-  DEPLOYMENT_LIMITS,
-  DIALECTS,
-  HANDLER_LIMITS,
-  OAUTH2_DIALECTS,
-  WRITE_GRACE_MS,
-  checkOAuth2Options,
-  usesRefreshToken,
-  type OAuth2Options,
-} from "../../lambda/settings.js";
+import { leaseSecondsFor, runBudgetMsFor, settingProblems, withDefaults, type SettingValues } from "../../lambda/config/rules.js";
+import { setting, type SettingField } from "../../lambda/config/table.js";
+import { usesRefreshToken } from "../../lambda/settings.js";
 import { ALARM_DEFAULTS, type AlarmKind } from "./alarms.js";
-import {
-  DEFAULT_ACCESS_TOKEN_TTL_THRESHOLD,
-  DEFAULT_MEMORY_MB,
-  DEFAULT_REFRESH_TOKEN_TTL_THRESHOLD,
-  DEFAULT_RUNBOOK_URL,
-  DEFAULT_TIMEOUT,
-  type TokenDialect,
-  type TokenRefresherProps,
-} from "./props.js";
+import type { TokenDialect, TokenRefresherProps } from "./props.js";
 
-/** Time the function keeps after the run budget: the write of an issued pair (retried), the event and the report. */
-export const WRITE_AND_REPORT_TIME = Duration.millis(WRITE_GRACE_MS);
-/** How much longer than the function timeout a run's lease in the state table lasts. */
-const LEASE_MARGIN = Duration.seconds(60);
 /** CloudWatch evaluates at most one day of periods. */
 const MAX_EVALUATION_SECONDS = 86_400;
-
-const CREDENTIAL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const NAMESPACE = /^[A-Za-z0-9 ._/#:-]{1,255}$/;
-/** An IAM role, user or account-root ARN as `aws:PrincipalArn` carries it; `*`/`?` wildcards allowed. */
-export const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|\*):(root|user\/\S+|role\/\S+)$/;
-
-/** The prop that sets each OAuth2 option. */
-const OAUTH2_OPTION_PROPS = { clientAuth: "oauth2ClientAuth", scope: "oauth2Scope", audience: "oauth2Audience" } as const satisfies Record<
-  keyof OAuth2Options,
-  keyof TokenRefresherProps
->;
-const OAUTH2_OPTION_PROPS_LIST = Object.values(OAUTH2_OPTION_PROPS);
-/** The props only the OAuth2 dialects use. */
-const OAUTH2_PROPS = ["oauth2TokenPath", "oauth2DefaultExpiresIn", ...OAUTH2_OPTION_PROPS_LIST] as const;
 
 /** An alarm's evaluation after defaults and props are merged. */
 export interface AlarmSettings {
@@ -61,14 +25,7 @@ export interface Settings {
   readonly schedule: events.Schedule;
   readonly interval: Duration;
   readonly eventAge: Duration;
-  readonly refreshWindow: Duration;
   readonly timeout: Duration;
-  readonly runBudget: Duration;
-  readonly lease: Duration;
-  readonly httpTimeout: Duration;
-  readonly defaultExpiresIn: Duration;
-  /** The OAuth2 client authentication, scope and audience that are set (OAuth2 dialects only). */
-  readonly oauth2: OAuth2Options;
   readonly metricsNamespace: string;
   readonly memorySize: number;
   readonly reservedConcurrency: number | undefined;
@@ -77,126 +34,77 @@ export interface Settings {
   readonly runbookUrl: string;
   /** Enabled alarms only. */
   readonly alarms: Partial<Record<AlarmKind, AlarmSettings>>;
+  /**
+   * The credential's and the function's settings, checked by the one rule set, defaults applied
+   * (lambda/config/rules.ts); the construct adds the secrets, the table and the bus.
+   */
+  readonly values: SettingValues;
 }
+
+/** The settings the construct checks, from props and their defaults (the settings table, docs/configuration.md). */
+const CHECKED_FIELDS: readonly SettingField[] = [
+  "name",
+  "dialect",
+  "endpointUrl",
+  "refreshWindowSeconds",
+  "oauth2TokenPath",
+  "oauth2DefaultExpiresInSeconds",
+  "oauth2ClientAuth",
+  "oauth2Scope",
+  "oauth2Audience",
+  "httpTimeoutMs",
+  "awsRequestTimeoutMs",
+  "metricsNamespace",
+  "timeoutSeconds",
+  "scheduleIntervalSeconds",
+  "memorySizeMb",
+  "reservedConcurrency",
+  "accessTokenTtlThresholdSeconds",
+  "refreshTokenTtlThresholdSeconds",
+  "runbookUrl",
+  "alarmEmail",
+  "operatorPrincipalArns",
+];
 
 const stackCredentials = new WeakMap<Stack, Set<string>>();
 
-/** Validates the props first (every error names the prop and the construct path) and derives the settings. */
+type Fail = (prop: string, problem: string) => never;
+
+/**
+ * Validates the props first and derives the settings. Every setting that has a row in the settings
+ * table is checked by its rules (lambda/config/rules.ts), exactly as the handler's environment
+ * parser and the CDK configuration file check it; each error names the prop and the construct path.
+ */
 export function validate(scope: Construct, props: TokenRefresherProps): Settings {
-  const fail = (prop: string, problem: string): never => {
+  const fail: Fail = (prop, problem) => {
     throw new Error(`TokenRefresher ${scope.node.path}: ${prop} ${problem}`);
   };
-  const seconds = (prop: string, value: Duration): number => {
-    if (value.isUnresolved()) fail(prop, "must be a concrete duration, not a token");
-    return value.toSeconds();
-  };
-
-  const name = props.credentialName as unknown;
-  if (typeof name !== "string" || Token.isUnresolved(name) || !CREDENTIAL_NAME.test(name)) {
-    fail("credentialName", `must be 1-64 letters, digits, "_", "." or "-", got ${JSON.stringify(name)}`);
+  const { values, shown } = propValues(props, fail);
+  const schedule = props.schedule ?? events.Schedule.rate(Duration.seconds(setting("scheduleIntervalSeconds").default as number));
+  const filled = withDefaults(values, CHECKED_FIELDS);
+  const runBudgetMs = runBudgetMsFor(filled.timeoutSeconds as number);
+  const checked: SettingValues = { ...filled, runBudgetMs, leaseSeconds: leaseSecondsFor(runBudgetMs) };
+  const required: SettingField[] = Token.isUnresolved(props.endpointUrl) ? ["name"] : ["name", "endpointUrl"];
+  const [first] = settingProblems(checked, required);
+  if (first) {
+    const prop = first.field === "scheduleIntervalSeconds" && props.scheduleInterval ? "scheduleInterval" : (setting(first.field).prop ?? first.field);
+    fail(prop, `${first.problem}${shown.has(first.field) && first.problem !== "is required" ? `, got ${shown.get(first.field)}` : ""}`);
   }
-  const credentialName = name as string;
-  const dialect = props.dialect ?? DEFAULT_DIALECT;
-  if (!DIALECTS.includes(dialect)) fail("dialect", `must be one of ${DIALECTS.join(", ")}, got ${JSON.stringify(dialect)}`);
-
-  checkEndpointUrl(props.endpointUrl, fail);
-  for (const prop of OAUTH2_PROPS) {
-    if (props[prop] !== undefined && !OAUTH2_DIALECTS.includes(dialect)) fail(prop, `is only used by the oauth2 and client_credentials dialects (dialect is ${dialect})`);
-  }
-  if (props.oauth2TokenPath !== undefined && !/^(\/|https:\/\/)\S*$/.test(props.oauth2TokenPath)) {
-    fail("oauth2TokenPath", `must be a path starting with "/" or an https URL, got ${JSON.stringify(props.oauth2TokenPath)}`);
-  }
-  for (const prop of OAUTH2_OPTION_PROPS_LIST) {
-    const value = props[prop] as unknown;
-    if (value !== undefined && (typeof value !== "string" || Token.isUnresolved(value))) fail(prop, `must be a string known at synth, not a token, got ${JSON.stringify(value)}`);
-  }
-  const oauth2 = checkOAuth2Options({ clientAuth: props.oauth2ClientAuth, scope: props.oauth2Scope, audience: props.oauth2Audience }, (option, problem) =>
-    fail(OAUTH2_OPTION_PROPS[option], problem),
-  );
-  const expiresLimit = HANDLER_LIMITS.DEFAULT_EXPIRES_IN_SECONDS;
-  const defaultExpiresIn = props.oauth2DefaultExpiresIn ?? Duration.seconds(expiresLimit.default);
-  const expiresS = seconds("oauth2DefaultExpiresIn", defaultExpiresIn);
-  if (!Number.isInteger(expiresS) || expiresS < expiresLimit.min || expiresS > expiresLimit.max) {
-    fail("oauth2DefaultExpiresIn", `must be whole seconds between ${expiresLimit.min} s and ${expiresLimit.max} s (365 days), got ${defaultExpiresIn.toHumanString()}`);
-  }
-
-  const scheduleLimit = DEPLOYMENT_LIMITS.scheduleMinutes;
-  const schedule = props.schedule ?? events.Schedule.rate(Duration.minutes(scheduleLimit.default));
-  const interval = props.scheduleInterval ?? parseRate(schedule.expressionString);
-  if (!interval) {
-    return fail("scheduleInterval", `is required for the schedule ${schedule.expressionString} (only rate(...) schedules give their interval)`);
-  }
-  const intervalS = seconds("scheduleInterval", interval);
-  if (intervalS < 60 || intervalS % 60 !== 0) fail("scheduleInterval", `must be a whole number of minutes, got ${interval.toHumanString()}`);
-  // Alarms evaluate two intervals; CloudWatch allows at most one day of evaluation.
-  if (intervalS > scheduleLimit.max * 60) fail("schedule", `interval must be at most ${scheduleLimit.max / 60} hours, got ${interval.toHumanString()}`);
-
-  const windowLimit = HANDLER_LIMITS.REFRESH_WINDOW_SECONDS;
-  const refreshWindow = props.refreshWindow ?? Duration.seconds(windowLimit.default);
-  const windowS = seconds("refreshWindow", refreshWindow);
-  if (windowS <= intervalS) {
-    fail("refreshWindow", `(${refreshWindow.toHumanString()}) must be longer than the schedule interval (${interval.toHumanString()}), or the token can expire between two runs`);
-  }
-  if (!Number.isInteger(windowS) || windowS > windowLimit.max) fail("refreshWindow", `must be whole seconds, at most ${windowLimit.max} s (1 day)`);
-
-  const timeoutLimit = DEPLOYMENT_LIMITS.timeoutSeconds;
-  const timeout = props.timeout ?? DEFAULT_TIMEOUT;
-  const timeoutS = seconds("timeout", timeout);
-  if (!Number.isInteger(timeoutS) || timeoutS < timeoutLimit.min || timeoutS > timeoutLimit.max) {
-    fail("timeout", `must be whole seconds between 20 seconds and 15 minutes, got ${timeout.toHumanString()}`);
-  }
-  if (timeoutS >= intervalS) fail("timeout", `(${timeout.toHumanString()}) must be shorter than the schedule interval (${interval.toHumanString()})`);
-  const runBudget = Duration.seconds(timeoutS - WRITE_AND_REPORT_TIME.toSeconds());
-  const lease = Duration.seconds(timeoutS + LEASE_MARGIN.toSeconds());
-  if (runBudget.toMilliseconds() > HANDLER_LIMITS.RUN_BUDGET_MS.max) {
-    fail("timeout", `(${timeout.toHumanString()}) leaves a run budget (timeout - 15 s) above the handler's maximum of ${HANDLER_LIMITS.RUN_BUDGET_MS.max / 1000} s`);
-  }
-
-  const httpLimit = HANDLER_LIMITS.HTTP_TIMEOUT_MS;
-  const httpTimeout = props.httpTimeout ?? Duration.millis(httpLimit.default);
-  if (httpTimeout.isUnresolved()) fail("httpTimeout", "must be a concrete duration, not a token");
-  const httpMs = httpTimeout.toMilliseconds();
-  if (!Number.isInteger(httpMs) || httpMs < httpLimit.min || httpMs > Math.min(httpLimit.max, runBudget.toMilliseconds())) {
-    fail("httpTimeout", `must be between 100 ms and the run budget (timeout - 15 s = ${runBudget.toHumanString()}), got ${httpTimeout.toHumanString()}`);
-  }
-
-  const reserved = props.reservedConcurrency;
-  if (reserved !== undefined && (!Number.isInteger(reserved) || reserved < 1)) {
-    fail("reservedConcurrency", `must be a whole number >= 1 (leave it unset to reserve nothing), got ${JSON.stringify(reserved)}`);
-  }
-  const memorySize = props.memorySize ?? DEFAULT_MEMORY_MB;
-  const memoryLimit = DEPLOYMENT_LIMITS.memorySizeMb;
-  if (!Number.isInteger(memorySize) || memorySize < memoryLimit.min || memorySize > memoryLimit.max) {
-    fail("memorySize", `must be a whole number of MB between ${memoryLimit.min} and ${memoryLimit.max}, got ${memorySize}`);
-  }
-
-  const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
-  if (!NAMESPACE.test(metricsNamespace) || metricsNamespace.startsWith("AWS/")) {
-    fail("metricsNamespace", `must be 1-255 characters of letters, digits, space and . _ / # : - and not start with "AWS/", got ${JSON.stringify(metricsNamespace)}`);
-  }
+  const credentialName = checked.name as string;
+  const dialect = checked.dialect as TokenDialect;
+  const intervalS = checked.scheduleIntervalSeconds as number;
+  const alarms = alarmSettings(props, checked, fail);
 
   if (props.alarmActions !== undefined) {
     if (props.alarmTopic) fail("alarmTopic", "must not be set together with alarmActions (put an SnsAction for the topic into alarmActions)");
     if (props.alarmEmail) fail("alarmEmail", "needs the alarm topic, and alarmActions replaces it (subscribe the address to your own topic)");
   }
-  if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !EMAIL.test(props.alarmEmail)) {
-    fail("alarmEmail", `must be an e-mail address, got ${JSON.stringify(props.alarmEmail)}`);
-  }
-  const runbookUrl = props.runbookUrl ?? DEFAULT_RUNBOOK_URL;
-  // eslint-disable-next-line no-control-regex -- the check is about control characters
-  if (Token.isUnresolved(runbookUrl) || runbookUrl.length === 0 || runbookUrl.length > 400 || /[\u0000-\u001f\u007f]/.test(runbookUrl)) {
-    fail("runbookUrl", `must be 1-400 characters without control characters (it goes into every alarm description), got ${JSON.stringify(runbookUrl)}`);
-  }
-  const alarms = alarmSettings(props, dialect, intervalS, windowS, fail);
-
   if (props.clientSecret && props.tokenSecret && props.clientSecret.secretArn === props.tokenSecret.secretArn) {
     fail("tokenSecret", "must not be the client secret: consumers who can read the token secret must not be able to refresh");
   }
   if (props.encryptionKey && props.clientSecret && props.tokenSecret) {
     fail("encryptionKey", "only applies to secrets the construct creates, and both are imported: import them with Secret.fromSecretAttributes({ encryptionKey }) instead");
   }
-  const operatorPrincipalArns = [...new Set(props.operatorPrincipalArns ?? [])];
-  for (const arn of operatorPrincipalArns) checkPrincipalArn(arn, fail);
   if (props.operatorPrincipalArns && props.clientSecret && props.tokenSecret) {
     fail("operatorPrincipalArns", "only applies to the resource policies of secrets the construct creates, and both are imported");
   }
@@ -215,57 +123,92 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
   names.add(credentialName);
   stackCredentials.set(stack, names);
 
+  const reserved = checked.reservedConcurrency as number;
   return {
     credentialName,
     dialect,
     schedule,
-    interval,
+    interval: Duration.seconds(intervalS),
     // Lambda and EventBridge accept 60 s .. 6 h / 24 h.
     eventAge: Duration.seconds(Math.min(intervalS, 6 * 3600)),
-    refreshWindow,
-    timeout,
-    runBudget,
-    lease,
-    httpTimeout,
-    defaultExpiresIn,
-    oauth2,
-    metricsNamespace,
-    memorySize,
-    reservedConcurrency: reserved,
-    logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-    operatorPrincipalArns,
-    runbookUrl,
+    timeout: Duration.seconds(checked.timeoutSeconds as number),
+    metricsNamespace: checked.metricsNamespace as string,
+    memorySize: checked.memorySizeMb as number,
+    // 0 reserves nothing: Lambda would read 0 as "never run".
+    reservedConcurrency: reserved > 0 ? reserved : undefined,
+    logRetention: props.logRetention ?? (setting("logRetentionDays").default as logs.RetentionDays),
+    // All of them, deploy-time tokens included: the resource policies list them.
+    operatorPrincipalArns: [...new Set(props.operatorPrincipalArns ?? [])],
+    runbookUrl: checked.runbookUrl as string,
     alarms,
+    values: checked,
   };
 }
 
-type Fail = (prop: string, problem: string) => never;
-
-function checkEndpointUrl(value: unknown, fail: Fail): void {
-  if (typeof value !== "string" || value === "") return fail("endpointUrl", "is required");
-  if (Token.isUnresolved(value)) return;
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    return fail("endpointUrl", `must be an https URL, got ${JSON.stringify(value)}`);
+/**
+ * The props as setting values in canonical units (durations in seconds or ms), and how each was
+ * given, for errors. A value only known at deploy time cannot be checked: where the function needs it
+ * concrete, that is an error; an endpoint or e-mail address left as a token passes unchecked.
+ */
+function propValues(props: TokenRefresherProps, fail: Fail): { values: SettingValues; shown: Map<SettingField, string> } {
+  const values: Record<string, unknown> = {};
+  const shown = new Map<SettingField, string>();
+  const set = (field: SettingField, value: unknown, display = JSON.stringify(value)) => {
+    if (value === undefined) return;
+    values[field] = value;
+    shown.set(field, display);
+  };
+  const concrete = (prop: string, value: unknown) => {
+    if (Token.isUnresolved(value)) fail(prop, "must be known at synth, not a token");
+    return value;
+  };
+  const duration = (field: SettingField, prop: string, value: Duration | undefined, unit: "s" | "ms") => {
+    if (value === undefined) return;
+    if (value.isUnresolved()) fail(prop, "must be a concrete duration, not a token");
+    set(field, unit === "s" ? value.toSeconds({ integral: false }) : value.toMilliseconds({ integral: false }), value.toHumanString());
+  };
+  set("name", concrete("credentialName", props.credentialName));
+  set("dialect", props.dialect);
+  // A token is checked at deploy time by nobody: the function's cold start names it if it is wrong.
+  if (!Token.isUnresolved(props.endpointUrl)) set("endpointUrl", props.endpointUrl);
+  set("oauth2TokenPath", props.oauth2TokenPath);
+  duration("oauth2DefaultExpiresInSeconds", "oauth2DefaultExpiresIn", props.oauth2DefaultExpiresIn, "s");
+  for (const [field, prop] of [
+    ["oauth2ClientAuth", "oauth2ClientAuth"],
+    ["oauth2Scope", "oauth2Scope"],
+    ["oauth2Audience", "oauth2Audience"],
+  ] as const) {
+    set(field, concrete(prop, props[prop]));
   }
-  if (parsed.protocol !== "https:") fail("endpointUrl", `must be an https URL, got ${JSON.stringify(value)}`);
-  if (parsed.username || parsed.password) fail("endpointUrl", "must not contain credentials; they belong in the client secret");
+  duration("refreshWindowSeconds", "refreshWindow", props.refreshWindow, "s");
+  duration("timeoutSeconds", "timeout", props.timeout, "s");
+  duration("httpTimeoutMs", "httpTimeout", props.httpTimeout, "ms");
+  const interval = props.scheduleInterval ?? (props.schedule && parseRate(props.schedule.expressionString));
+  if (props.schedule && !interval) {
+    fail("scheduleInterval", `is required for the schedule ${props.schedule.expressionString} (only rate(...) schedules give their interval)`);
+  }
+  duration("scheduleIntervalSeconds", props.scheduleInterval ? "scheduleInterval" : "schedule", interval, "s");
+  set("memorySizeMb", props.memorySize);
+  set("reservedConcurrency", props.reservedConcurrency);
+  set("metricsNamespace", props.metricsNamespace);
+  const accessTokenTtl = props.alarms?.accessTokenTtl;
+  if (accessTokenTtl?.enabled !== false) duration("accessTokenTtlThresholdSeconds", "alarms.accessTokenTtl.threshold", accessTokenTtl?.threshold, "s");
+  const refreshTokenTtl = props.alarms?.refreshTokenTtl;
+  if (refreshTokenTtl?.enabled !== false) duration("refreshTokenTtlThresholdSeconds", "alarms.refreshTokenTtl.threshold", refreshTokenTtl?.threshold, "s");
+  set("runbookUrl", concrete("runbookUrl", props.runbookUrl));
+  if (!Token.isUnresolved(props.alarmEmail)) set("alarmEmail", props.alarmEmail);
+  // A role created in the same app is a token here: CloudFormation resolves it, the rule cannot.
+  set("operatorPrincipalArns", props.operatorPrincipalArns && [...new Set(props.operatorPrincipalArns.filter((arn) => !Token.isUnresolved(arn)))]);
+  return { values, shown };
 }
 
-function checkPrincipalArn(arn: string, fail: Fail): void {
-  if (Token.isUnresolved(arn)) return;
-  if (/^arn:aws[a-z-]*:sts::\d{12}:assumed-role\//.test(arn)) {
-    fail("operatorPrincipalArns", `lists the role session ${JSON.stringify(arn)}: aws:PrincipalArn carries the role's ARN for its sessions, so list arn:aws:iam::<account>:role/<path><name>`);
-  }
-  if (!PRINCIPAL_ARN.test(arn)) {
-    fail("operatorPrincipalArns", `must hold IAM role or user ARNs (arn:aws:iam::<account>:role/<name>, user/<name> or root), got ${JSON.stringify(arn)}`);
-  }
-}
-
-/** Per-alarm settings: the enabled alarms, defaults merged with the props, each checked. */
-function alarmSettings(props: TokenRefresherProps, dialect: TokenDialect, intervalS: number, windowS: number, fail: Fail): Partial<Record<AlarmKind, AlarmSettings>> {
+/**
+ * Per-alarm settings: the enabled alarms, defaults merged with the props, each checked. The two TTL
+ * thresholds are settings of the table, already checked with the rest (`values`).
+ */
+function alarmSettings(props: TokenRefresherProps, values: SettingValues, fail: Fail): Partial<Record<AlarmKind, AlarmSettings>> {
+  const dialect = values.dialect as TokenDialect;
+  const intervalS = values.scheduleIntervalSeconds as number;
   const result: Partial<Record<AlarmKind, AlarmSettings>> = {};
   for (const kind of Object.keys(ALARM_DEFAULTS) as AlarmKind[]) {
     const defaults = ALARM_DEFAULTS[kind];
@@ -279,17 +222,9 @@ function alarmSettings(props: TokenRefresherProps, dialect: TokenDialect, interv
     }
     let threshold: number;
     if (kind === "accessTokenTtl") {
-      const ttl = props.alarms?.accessTokenTtl?.threshold ?? DEFAULT_ACCESS_TOKEN_TTL_THRESHOLD;
-      if (ttl.isUnresolved()) fail(`${prop}.threshold`, "must be a concrete duration, not a token");
-      threshold = ttl.toSeconds();
-      if (threshold <= 0 || threshold >= windowS) {
-        fail(`${prop}.threshold`, `(${ttl.toHumanString()}) must be positive and shorter than refreshWindow (${Duration.seconds(windowS).toHumanString()}), or the alarm fires on healthy runs`);
-      }
+      threshold = values.accessTokenTtlThresholdSeconds as number;
     } else if (kind === "refreshTokenTtl") {
-      const ttl = props.alarms?.refreshTokenTtl?.threshold ?? DEFAULT_REFRESH_TOKEN_TTL_THRESHOLD;
-      if (ttl.isUnresolved()) fail(`${prop}.threshold`, "must be a concrete duration, not a token");
-      threshold = ttl.toSeconds();
-      if (!Number.isInteger(threshold) || threshold <= 0) fail(`${prop}.threshold`, `must be a positive whole number of seconds, got ${ttl.toHumanString()}`);
+      threshold = values.refreshTokenTtlThresholdSeconds as number;
     } else {
       threshold = (options as { threshold?: number }).threshold ?? 1;
       if (!Number.isFinite(threshold) || threshold <= 0) fail(`${prop}.threshold`, `must be a positive number, got ${JSON.stringify(threshold)}`);

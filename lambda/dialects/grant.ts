@@ -1,8 +1,7 @@
 import { ProtocolError } from "../errors.js";
+import { MAX_SCOPE_CHARS, MAX_TOKEN_CHARS } from "../settings.js";
 import type { TokenGrant } from "./types.js";
 
-/** Tokens larger than this are not tokens (IoT documents 256; JWTs from OAuth2 servers run to a few KiB). */
-const MAX_TOKEN_CHARS = 8_192;
 const MAX_EXPIRES_IN_SECONDS = 366 * 24 * 3600;
 
 /** Checks of a 200 token answer, shared by the dialects; errors name the field, never its value. */
@@ -34,7 +33,7 @@ export class GrantReader {
   optionalText(field: string): string | undefined {
     const value = this.body[field];
     if (value === undefined || value === null) return undefined;
-    if (typeof value !== "string" || value.length > 1_024) throw this.invalid(field, "is not a short string");
+    if (typeof value !== "string" || value.length > MAX_SCOPE_CHARS) throw this.invalid(field, "is not a short string");
     return value;
   }
 

@@ -1,24 +1,24 @@
-import type { RefresherConfig } from "../config.js";
-import { ConfigError } from "../errors.js";
+import type { CredentialSpec } from "../config/index.js";
 import type { SecretObject } from "../secrets/fields.js";
 import { createIotDialect } from "./iot.js";
 import { createClientCredentialsDialect, createOAuth2Dialect } from "./oauth2.js";
 import type { TokenDialect } from "./types.js";
 
-export type DialectFactory = (config: RefresherConfig, clientSecret: SecretObject) => TokenDialect;
+/** How a dialect's HTTP calls are bounded (the deployment's runtime settings). */
+export interface DialectOptions {
+  readonly httpTimeoutMs: number;
+}
 
-/** Picks the token API dialect the configuration names. */
-export const createDialect: DialectFactory = (config, clientSecret) => {
-  switch (config.dialect) {
+export type DialectFactory = (credential: CredentialSpec, clientSecret: SecretObject, options: DialectOptions) => TokenDialect;
+
+/** Picks the token API dialect the credential names. */
+export const createDialect: DialectFactory = (credential, clientSecret, { httpTimeoutMs }) => {
+  switch (credential.dialect) {
     case "iot":
-      return createIotDialect(config.endpointUrl, clientSecret, config.httpTimeoutMs);
+      return createIotDialect(credential.endpointUrl, clientSecret, httpTimeoutMs);
     case "oauth2":
-      return createOAuth2Dialect(config, clientSecret);
+      return createOAuth2Dialect(credential, clientSecret, httpTimeoutMs);
     case "client_credentials":
-      return createClientCredentialsDialect(config, clientSecret);
-    default: {
-      const dialect: string = config.dialect;
-      throw new ConfigError(`dialect ${dialect} is not supported`);
-    }
+      return createClientCredentialsDialect(credential, clientSecret, httpTimeoutMs);
   }
 };

@@ -1,7 +1,7 @@
 import { Agent, request } from "undici";
 import { ConfigError, NetworkError, ProtocolError } from "../errors.js";
 import type { Deadline } from "../refresh/deadline.js";
-import { HANDLER_LIMITS } from "../settings.js";
+import { SETTINGS } from "../config/table.js";
 
 /** Optional PEM material from the client secret. Without `ca`, the system trust store applies. */
 export interface TlsMaterial {
@@ -18,8 +18,8 @@ export interface HttpAnswer {
 
 export type RequestBody = { readonly form: Record<string, string> } | { readonly json: unknown };
 
-/** Timeout of one HTTP attempt, connect to last byte, unless configured (HTTP_TIMEOUT_MS, client options). */
-export const DEFAULT_HTTP_TIMEOUT_MS = HANDLER_LIMITS.HTTP_TIMEOUT_MS.default;
+/** Timeout of one HTTP attempt, connect to last byte, unless configured (the HTTP timeout setting, client options). */
+export const DEFAULT_HTTP_TIMEOUT_MS = SETTINGS.httpTimeoutMs.default;
 
 /** Checks that option `name` of a typed client is an `https://` URL without credentials. */
 export function httpsUrl(name: string, value: string): string {

@@ -1,7 +1,7 @@
 // The package's public entry for an OAuth2 token endpoint:
 // `import { OAuth2TokenClient } from "token-refresher/oauth2"` (README, "Typed platform clients").
 export {
-  DEFAULT_EXPIRES_IN_SECONDS,
+  DEFAULT_EXPIRES_IN,
   OAuth2TokenClient,
   REJECTED_CREDENTIAL_ERRORS,
   type OAuth2AccessTokenResult,

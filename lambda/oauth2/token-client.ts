@@ -5,15 +5,19 @@ import { Redactor } from "../redaction.js";
 import { Deadline } from "../refresh/deadline.js";
 import { CLIENT_SECRET, credentialField, tlsMaterial } from "../secrets/client-secret.js";
 import { optionalString } from "../secrets/fields.js";
-import { DEFAULT_OAUTH2_CLIENT_AUTH, HANDLER_LIMITS, MAX_OAUTH2_PARAMETER_CHARS, checkOAuth2Options, type OAuth2ClientAuth } from "../settings.js";
+import { OAUTH2_OPTION_SETTINGS, oauth2OptionProblem, type OAuth2Option } from "../config/rules.js";
+import { SETTINGS } from "../config/table.js";
+import { DEFAULT_OAUTH2_CLIENT_AUTH, MAX_SCOPE_CHARS, type OAuth2ClientAuth } from "../settings.js";
 
 /** Lifetime assumed for an access token whose answer has no `expires_in` (RFC 6749 §5.1 makes it optional). */
-export const DEFAULT_EXPIRES_IN_SECONDS = HANDLER_LIMITS.DEFAULT_EXPIRES_IN_SECONDS.default;
+export const DEFAULT_EXPIRES_IN = SETTINGS.oauth2DefaultExpiresInSeconds.default;
 
 /** OAuth2 `error` codes that mean the refresh token or the client credentials are no longer accepted. */
 export const REJECTED_CREDENTIAL_ERRORS: ReadonlySet<string> = new Set(["invalid_grant", "invalid_client", "unauthorized_client"]);
 
 const WHERE = "OAuth2 token endpoint";
+/** Longest client secret accepted (longer than the 256 of other credential fields: some servers issue long ones). */
+const MAX_CLIENT_SECRET_CHARS = 1_024;
 
 /** A `client_credentials` answer: an access token and no refresh token (RFC 6749 §4.4.3). */
 export interface OAuth2AccessTokenResult {
@@ -88,14 +92,14 @@ export class OAuth2TokenClient {
     // Validated with the client secret's own rules, so the Lambda and a direct user see the same errors.
     const fields: Readonly<Record<string, unknown>> = { ...options };
     this.clientId = credentialField(fields, "clientId");
-    this.clientSecret = credentialField(fields, "clientSecret", 1_024);
+    this.clientSecret = credentialField(fields, "clientSecret", MAX_CLIENT_SECRET_CHARS);
     this.tokenUrl = httpsUrl("tokenUrl", options.tokenUrl);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
-    this.defaultExpiresIn = options.defaultExpiresIn ?? DEFAULT_EXPIRES_IN_SECONDS;
+    this.defaultExpiresIn = options.defaultExpiresIn ?? DEFAULT_EXPIRES_IN;
     this.http = new HttpClient(tlsMaterial(fields), this.timeoutMs);
     this.credentials = fields;
-    const { clientAuth, ...grantParameters } = checkOAuth2Options(options, (field, problem) => new ConfigError(`${field} ${problem}`));
-    this.clientAuth = clientAuth ?? DEFAULT_OAUTH2_CLIENT_AUTH;
+    const { clientAuth, ...grantParameters } = checkedOptions(options, (option, problem) => new ConfigError(`${option} ${problem}`));
+    this.clientAuth = (clientAuth as OAuth2ClientAuth | undefined) ?? DEFAULT_OAUTH2_CLIENT_AUTH;
     this.grantParameters = grantParameters;
   }
 
@@ -105,13 +109,13 @@ export class OAuth2TokenClient {
     options: Pick<OAuth2TokenClientOptions, "tokenUrl" | "timeoutMs" | "defaultExpiresIn" | "clientAuth" | "scope" | "audience">,
   ): OAuth2TokenClient {
     const clientId = credentialField(clientSecret, "clientId");
-    const secret = credentialField(clientSecret, "clientSecret", 1_024);
+    const secret = credentialField(clientSecret, "clientSecret", MAX_CLIENT_SECRET_CHARS);
     const tls = tlsMaterial(clientSecret);
-    const field = (name: string) => optionalString(CLIENT_SECRET, clientSecret, name, MAX_OAUTH2_PARAMETER_CHARS)?.trim() || undefined;
-    const fromSecret = checkOAuth2Options(
+    const field = (name: string) => optionalString(CLIENT_SECRET, clientSecret, name, MAX_SCOPE_CHARS)?.trim() || undefined;
+    const fromSecret = checkedOptions(
       { clientAuth: field("clientAuth"), scope: field("scope"), audience: field("audience") },
       (name, problem) => new SecretFormatError("client secret", name, problem),
-    );
+    ) as Pick<OAuth2TokenClientOptions, OAuth2Option>;
     return new OAuth2TokenClient({
       ...options,
       ...fromSecret,
@@ -208,4 +212,20 @@ export function oauth2Error(answer: HttpAnswer, redactor: Redactor = new Redacto
     httpStatus: status,
     errorCode: code,
   });
+}
+
+/** The OAuth2 options that are set, each checked by its setting's rule; `invalid` names a bad one its source's way. */
+function checkedOptions(
+  values: Partial<Record<OAuth2Option, string | undefined>>,
+  invalid: (option: OAuth2Option, problem: string) => Error,
+): Partial<Record<OAuth2Option, string>> {
+  const checked: Partial<Record<OAuth2Option, string>> = {};
+  for (const option of Object.keys(OAUTH2_OPTION_SETTINGS) as OAuth2Option[]) {
+    const value = values[option];
+    if (value === undefined) continue;
+    const problem = oauth2OptionProblem(option, value);
+    if (problem) throw invalid(option, `${problem}${option === "clientAuth" ? `, got "${value}"` : ""}`);
+    checked[option] = value;
+  }
+  return checked;
 }

@@ -1,24 +1,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { AwsClock } from "../clock.js";
-import { PairDiscardedError, PromotionPendingError, ProtocolError, RefreshError, VersionBudgetError } from "../errors.js";
+import { PairDiscardedError, PromotionPendingError, ProtocolError, RefreshError, SecretFormatError, VersionBudgetError } from "../errors.js";
 import { TokenStore, parseTokenDocument, serializeTokenDocument, type TokenDocument, type TokenVersion } from "../secrets/token-store.js";
-import { StateTable, type CredentialState, type LastAttempt, type StateUpdate } from "../state/state-table.js";
+import { EMPTY_STATE, StateTable, type CredentialState, type LastAttempt, type Pause, type StateUpdate } from "../state/state-table.js";
+import { decide, leftoverOwner, nextRun, type Decision, type DecisionRules, type NextRun } from "./decision.js";
 
 /** Secrets Manager keeps at most 100 versions per secret per 24 h; the refresher uses 95, leaving 5 for operators. */
 export const VERSION_BUDGET = 95;
 export const VERSION_WINDOW_MS = 24 * 3600 * 1000;
-/**
- * A due token is refreshed no sooner than this after the last refresh, unless it is about to
- * expire: 24 h / 16 min = 90 versions, inside the budget. Only tokens living under about half an
- * hour notice (docs/protocol.md, "Version budget").
- */
-export const MIN_REFRESH_SPACING_MS = 16 * 60 * 1000;
-/** Within this much of expiry a due token is refreshed whatever the spacing: one 5-minute schedule tick and its jitter. */
-export const URGENT_TTL_SECONDS = 6 * 60;
 /** Backoff after consecutive permanent failures: 5, 10, 20, 40, then 60 minutes. */
 export const BACKOFF_STEPS_MINUTES = [5, 10, 20, 40, 60] as const;
-/** Schedule ticks wander by seconds: an attempt is due this much before `nextAttemptAt`. */
-export const BACKOFF_SLACK_MS = 60 * 1000;
 /** Kept free at the end of the invocation for releasing the lease and reporting. */
 export const WRITE_RESERVE_MS = 3_000;
 /** The release must end this long before the invocation does, leaving the rest to the report. */
@@ -27,6 +20,19 @@ const WRITE_RETRY_FIRST_MS = 100;
 const WRITE_RETRY_MAX_MS = 2_000;
 /** Compare-and-swap rounds against other writers before the promotion is left to the next run. */
 const MAX_RECONCILE_ROUNDS = 3;
+
+/** Where one credential's protocol state lives: its token secret and its item in the state table. */
+export interface ProtocolLocation {
+  readonly tokenSecretId: string;
+  readonly stateTableName: string;
+  readonly credentialName: string;
+}
+
+/** The AWS clients the protocol talks through; both correct the protocol's clock (AwsClock.watch). */
+export interface ProtocolClients {
+  readonly secrets: SecretsManagerClient;
+  readonly dynamodb: DynamoDBClient;
+}
 
 /** A lease this run holds in the state table. */
 export interface Lease {
@@ -67,22 +73,36 @@ export interface AttemptRecord {
 /** The version id a lease holder's pair is stored under: derived from the owner, so a crashed holder's pair can be found. */
 export const pairVersionId = (owner: string) => `pair-${owner}`;
 
+/** The token secret as an operator finds it (`init`): nothing stored yet, a value the refresher cannot read, or a pair. */
+export type StoredPair =
+  | { readonly kind: "none" }
+  | { readonly kind: "unreadable"; readonly versionId: string; readonly problem: SecretFormatError }
+  | { readonly kind: "pair"; readonly version: TokenVersion };
+
+/** How an operator's write ended: written (the secret `created` when it was missing), or refused because a run holds the lease or wrote meanwhile. */
+export type OperatorWrite = { readonly kind: "written"; readonly versionId: string; readonly created: boolean } | { readonly kind: "busy" } | { readonly kind: "superseded" };
+
 /**
  * The write protocol (docs/protocol.md): the lease and the credential's state in DynamoDB, the
  * pairs in the token secret — exactly one new version per successful refresh, at most two
  * Secrets Manager writes (store, promote) — and nothing between the platform's answer and the
- * promotion but those writes and their retries.
+ * promotion but those writes and their retries. Its stores are its own: every reader and writer
+ * (the workflow, the CLI, `npm start`) goes through these methods.
  */
 export class WriteProtocol {
   private readonly localNow: () => number;
+  private readonly store: TokenStore;
+  private readonly table: StateTable;
 
   constructor(
-    readonly store: TokenStore,
-    readonly table: StateTable,
+    where: ProtocolLocation,
+    clients: ProtocolClients,
     private readonly clock: AwsClock,
     private readonly options: WriteProtocolOptions,
   ) {
     this.localNow = options.localNow ?? Date.now;
+    this.store = new TokenStore(clients.secrets, where.tokenSecretId);
+    this.table = new StateTable(clients.dynamodb, where.stateTableName, where.credentialName);
   }
 
   /** The token secret's current version and the credential's state, read together. */
@@ -91,19 +111,19 @@ export class WriteProtocol {
     return { current, state };
   }
 
+  /** The token secret's current pair, read again (after a lost compare-and-swap, or a rejected refresh token). */
+  readCurrent(): Promise<TokenVersion> {
+    return this.store.readCurrent();
+  }
+
   /**
    * Takes the lease for `owner` unless a live lease is held; `current` is the compare-and-swap
    * base. A run that read `current` before another run's whole refresh went by gets no lease
    * either: the token secret moved since, and that refresh was this run's job too.
    */
   async acquire(owner: string, current: TokenVersion): Promise<Lease | undefined> {
-    const now = this.clock.now();
-    const before = await this.table.takeLease(owner, now, now + this.options.leaseMs, current.versionId);
-    if (!before) return undefined;
-    const lease: Lease = { owner, baseVersionId: current.versionId, secretArn: current.arn, ...(before.leaseOwner && { leftoverOwner: before.leaseOwner }) };
-    if ((await this.store.currentVersionId()) === current.versionId) return lease;
-    await this.release(lease, before);
-    return undefined;
+    const before = await this.takeLease(owner, current.versionId);
+    return before && { owner, baseVersionId: current.versionId, secretArn: current.arn, ...(before.leaseOwner && { leftoverOwner: before.leaseOwner }) };
   }
 
   /**
@@ -113,9 +133,8 @@ export class WriteProtocol {
    */
   async completePending(lease: Lease, current: TokenVersion): Promise<TokenVersion | undefined> {
     if (!lease.leftoverOwner) return undefined;
-    const pending = await this.store.readVersion(pairVersionId(lease.leftoverOwner));
-    if (!pending || pending.versionId === current.versionId || !isNewer(pending.document, current.document)) return undefined;
-    return (await this.store.promote(pending.versionId, current.versionId)) ? pending : undefined;
+    const pending = await pendingPair(this.store, lease.leftoverOwner, current);
+    return pending && (await this.store.promote(pending.versionId, current.versionId)) ? pending : undefined;
   }
 
   /** Refuses, before the platform is called, when the pair it would issue could not be stored. */
@@ -159,7 +178,7 @@ export class WriteProtocol {
    * Ends the lease and records how the attempt went: backoff, failure streak, version log. Without
    * a record (the run ended before calling the platform) the state stays as it was.
    */
-  async release(lease: Lease, state: CredentialState, record?: AttemptRecord): Promise<void> {
+  async release(lease: Pick<Lease, "owner">, state: CredentialState, record?: AttemptRecord): Promise<void> {
     const now = this.clock.now();
     const versionLog = recentVersions(state, now);
     versionLog.push(...(record?.createdVersionsAt ?? []));
@@ -182,6 +201,88 @@ export class WriteProtocol {
       keepOwner: record.pendingPromotion === true,
     };
     await this.table.release(lease.owner, now, update, signal);
+  }
+
+  /** The token secret's current value as an operator sees it, unparsed first: `init` may replace what the refresher cannot read. */
+  async readStored(): Promise<StoredPair> {
+    const stored = await this.store.currentText();
+    if (!stored) return { kind: "none" };
+    try {
+      return { kind: "pair", version: { arn: stored.arn, versionId: stored.versionId, document: parseTokenDocument(stored.text, this.store.secretId) } };
+    } catch (error) {
+      if (error instanceof SecretFormatError) return { kind: "unreadable", versionId: stored.versionId, problem: error };
+      throw error;
+    }
+  }
+
+  /**
+   * An operator's write (`init`, `npm start`'s demo): `document` becomes the token secret's current
+   * value under the lease, like a refresh's pair — by compare-and-swap from `expectedVersionId`,
+   * or, when the secret has no value yet (`expectedVersionId` undefined), as its first value, the
+   * secret created if it is missing. Recorded as a refresh: it counts against the version budget
+   * and ends a failing credential's backoff. `owner` is a run id (a UUID): the version is named
+   * `pair-<owner>`, and Secrets Manager wants 32 to 64 characters.
+   */
+  async writeOperatorDocument(owner: string, document: TokenDocument, expectedVersionId: string | undefined): Promise<OperatorWrite> {
+    const text = roundTrip(document);
+    const state = await this.table.read();
+    const before = await this.takeLease(owner, expectedVersionId);
+    if (!before) return { kind: "busy" };
+    const lease = { owner };
+    let record: AttemptRecord | undefined;
+    try {
+      let written: OperatorWrite;
+      if (expectedVersionId === undefined) {
+        const first = await this.store.initialize(text, pairVersionId(owner));
+        written = { kind: "written", ...first };
+      } else {
+        const committed = await this.commit({ owner, baseVersionId: expectedVersionId, secretArn: this.store.secretId }, document);
+        if (committed.kind === "superseded") return { kind: "superseded" };
+        written = { kind: "written", versionId: committed.version.versionId, created: false };
+      }
+      const at = this.clock.now();
+      record = { attempt: { outcome: "Refreshed", reason: "operator-write", at }, permanent: false, createdVersionsAt: [at] };
+      return written;
+    } finally {
+      await this.release(lease, state, record);
+    }
+  }
+
+  /**
+   * Records an operator's pause (README, "Pausing a credential"): who, and when on AWS's clock.
+   * Runs then skip unless forced. The lease and the failure state are left alone; idempotent.
+   */
+  async recordPause(by: string): Promise<Pause> {
+    const now = await this.awsNow();
+    const pause: Pause = { by, at: now };
+    await this.table.setPaused(pause, now);
+    return pause;
+  }
+
+  /** Clears an operator's pause; idempotent. */
+  async clearPause(): Promise<void> {
+    const now = await this.awsNow();
+    await this.table.setPaused(undefined, now);
+  }
+
+  /** AWS's time; a protocol that has not heard from AWS yet reads the item first, whose answer sets the clock. */
+  private async awsNow(): Promise<number> {
+    if (this.clock.offset === undefined) await this.table.read();
+    return this.clock.now();
+  }
+
+  /**
+   * The lease for `owner`, based on AWSCURRENT being `baseVersionId` (undefined: the secret has
+   * no value yet). Returns the item as it was before, or undefined when a live lease is held or
+   * AWSCURRENT is no longer the base (the lease is given back then).
+   */
+  private async takeLease(owner: string, baseVersionId: string | undefined): Promise<CredentialState | undefined> {
+    const now = this.clock.now();
+    const before = await this.table.takeLease(owner, now, now + this.options.leaseMs, baseVersionId);
+    if (!before) return undefined;
+    if ((await this.store.currentVersionId()) === baseVersionId) return before;
+    await this.release({ owner }, before);
+    return undefined;
   }
 
   /** Epoch ms (local clock) by which every write must have ended. */
@@ -212,19 +313,47 @@ export function backoffMs(streak: number): number {
   return step * 60 * 1000;
 }
 
-/**
- * Whether a failing credential waits now: a permanent failure set `nextAttemptAt`, the run is not
- * forced, and the client secret is still the one that failed.
- */
-export function inBackoff(state: CredentialState, now: number, clientSecretVersionId: string | undefined): boolean {
-  if (state.nextAttemptAt === undefined || now >= state.nextAttemptAt - BACKOFF_SLACK_MS) return false;
-  return state.clientSecretVersionId === undefined || state.clientSecretVersionId === clientSecretVersionId;
+/** What `status` shows: the stored pair, the credential's state, a leftover pair waiting for promotion, and what the next run does. */
+export interface Inspection {
+  readonly current: TokenVersion;
+  /** Undefined when the state table is not known (only the token secret was given). */
+  readonly state: CredentialState | undefined;
+  /** A pair a holder left stored but not current, which the next run promotes (newer than AWSCURRENT). */
+  readonly pending: TokenVersion | undefined;
+  readonly decision: Decision;
+  readonly next: NextRun;
+  /** AWS's time the decision was taken at. */
+  readonly now: number;
 }
 
-/** Whether a due token waits for the version budget's spacing (docs/protocol.md, "Version budget"). */
-export function heldBySpacing(document: TokenDocument, ttlSeconds: number | undefined, now: number): boolean {
-  if (!document.refreshedAt || ttlSeconds === undefined || ttlSeconds <= URGENT_TTL_SECONDS) return false;
-  return now - Date.parse(document.refreshedAt) < MIN_REFRESH_SPACING_MS;
+/**
+ * What the next scheduled (not forced) run would do, read through the protocol's stores without
+ * taking the lease or writing: the same reads, the same decision (lambda/protocol/decision.ts) on
+ * AWS's clock, and the same newer-pair check as `completePending`. `clients` must be watched by
+ * `clock`. Without the state table the state is taken as empty. `clientSecret`: its AWSCURRENT
+ * version, when the caller could learn it (else a backoff is reported as not `certain`).
+ */
+export async function inspectCredential(
+  where: Pick<ProtocolLocation, "tokenSecretId"> & Partial<Omit<ProtocolLocation, "tokenSecretId">>,
+  clients: ProtocolClients,
+  clock: AwsClock,
+  rules: DecisionRules,
+  clientSecret?: { readonly versionId: string | undefined },
+): Promise<Inspection> {
+  const store = new TokenStore(clients.secrets, where.tokenSecretId);
+  const table = where.stateTableName && where.credentialName ? new StateTable(clients.dynamodb, where.stateTableName, where.credentialName) : undefined;
+  const [current, state] = await Promise.all([store.readCurrent(), table?.read()]);
+  const now = clock.now();
+  const decision = decide({ document: current.document, state: state ?? EMPTY_STATE, now, force: false, ...(clientSecret && { clientSecret }) }, rules);
+  const leftover = state && leftoverOwner(state, now);
+  const pending = leftover ? await pendingPair(store, leftover, current) : undefined;
+  return { current, state, pending, decision, next: nextRun(decision, pending !== undefined), now };
+}
+
+/** The pair `owner` stored under its derived version id, when it is not current and newer than `current`: the one to promote. */
+async function pendingPair(store: TokenStore, owner: string, current: TokenVersion): Promise<TokenVersion | undefined> {
+  const pending = await store.readVersion(pairVersionId(owner));
+  return pending && pending.versionId !== current.versionId && isNewer(pending.document, current.document) ? pending : undefined;
 }
 
 function recentVersions(state: CredentialState, now: number): number[] {

@@ -3,22 +3,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { AwsClock } from "../clock.js";
-import type { RefresherConfig } from "../config.js";
+import type { CredentialSpec, RuntimeSettings } from "../config/index.js";
 import { createDialect as defaultCreateDialect, type DialectFactory } from "../dialects/index.js";
 import type { TokenDialect, TokenGrant } from "../dialects/types.js";
-import { NeedsInitialRefreshTokenError, PromotionPendingError, RefreshError, describeError } from "../errors.js";
-import {
-  WriteProtocol,
-  heldBySpacing,
-  inBackoff,
-  type AttemptRecord,
-  type Lease,
-} from "../protocol/write-protocol.js";
+import { NeedsInitialRefreshTokenError, PromotionPendingError, RefreshError, describeError, errorKindOf, outcomeKind } from "../errors.js";
+import { decide, isDue, type DecisionRules } from "../protocol/decision.js";
+import { WriteProtocol, type AttemptRecord, type Lease } from "../protocol/write-protocol.js";
 import { Redactor } from "../redaction.js";
 import { readClientSecretVersion, type ClientSecretVersion } from "../secrets/client-secret.js";
-import { TokenStore, accessTokenSecondsLeft, refreshTokenSecondsLeft, type TokenDocument, type TokenVersion } from "../secrets/token-store.js";
+import { accessTokenSecondsLeft, refreshTokenSecondsLeft, type TokenDocument, type TokenVersion } from "../secrets/token-store.js";
 import { WRITE_GRACE_MS, usesRefreshToken } from "../settings.js";
-import { StateTable, type CredentialState } from "../state/state-table.js";
+import type { CredentialState } from "../state/state-table.js";
 import type { RefreshResult, Telemetry } from "../telemetry/telemetry.js";
 import { Deadline } from "./deadline.js";
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from "./retry.js";
@@ -35,7 +30,8 @@ export interface Invocation {
 }
 
 export interface RefreshDeps {
-  readonly config: RefresherConfig;
+  /** The deployment's settings (the state table, the run budget, the lease, timeouts). */
+  readonly runtime: RuntimeSettings;
   readonly secrets: SecretsManagerClient;
   readonly dynamodb: DynamoDBClient;
   /** AWS's time, corrected from the answers of `secrets` and `dynamodb` (see lambda/clock.ts). */
@@ -64,10 +60,10 @@ type RunFacts = Omit<RefreshResult, "credential" | "apiCalls" | "durationMs" | "
  * write, release, report. Never throws for an expected failure: the outcome is in the result, the
  * metrics and the event.
  */
-export async function runRefresh(deps: RefreshDeps, event: unknown = {}): Promise<RefreshResult> {
+export async function runRefresh(deps: RefreshDeps, credential: CredentialSpec, event: unknown = {}): Promise<RefreshResult> {
   const localNow = deps.localNow ?? Date.now;
   const startedAt = localNow();
-  const run = new RefreshRun(deps, localNow, startedAt);
+  const run = new RefreshRun(deps, credential, localNow, startedAt);
   let facts: RunFacts;
   try {
     facts = await run.execute(isForced(event));
@@ -75,7 +71,7 @@ export async function runRefresh(deps: RefreshDeps, event: unknown = {}): Promis
     facts = run.failure(error);
   }
   const result: RefreshResult = {
-    credential: deps.config.credentialName,
+    credential: credential.name,
     ...(deps.invocation?.requestId && { requestId: deps.invocation.requestId }),
     ...(deps.invocation?.coldStart !== undefined && { coldStart: deps.invocation.coldStart }),
     apiCalls: run.apiCalls,
@@ -93,6 +89,7 @@ function isForced(event: unknown): boolean {
 class RefreshRun {
   apiCalls = 0;
   private readonly protocol: WriteProtocol;
+  private readonly rules: DecisionRules;
   private readonly deadline: Deadline;
   private readonly runId: string;
   /** Local epoch ms the invocation must end by. */
@@ -104,19 +101,21 @@ class RefreshRun {
 
   constructor(
     private readonly deps: RefreshDeps,
+    private readonly credential: CredentialSpec,
     private readonly localNow: () => number,
     startedAt: number,
   ) {
-    const { config } = deps;
+    const { runtime } = deps;
     this.runId = deps.runId ?? randomUUID();
-    this.invocationEndsAt = deps.invocation?.endsAt ?? startedAt + config.runBudgetMs + WRITE_GRACE_MS;
-    this.deadline = new Deadline(config.runBudgetMs, localNow);
+    this.invocationEndsAt = deps.invocation?.endsAt ?? startedAt + runtime.runBudgetMs + WRITE_GRACE_MS;
+    this.deadline = new Deadline(runtime.runBudgetMs, localNow);
+    this.rules = { refreshWindowSeconds: credential.refreshWindowSeconds, usesRefreshToken: usesRefreshToken(credential.dialect) };
     this.protocol = new WriteProtocol(
-      new TokenStore(deps.secrets, config.tokenSecretId),
-      new StateTable(deps.dynamodb, config.stateTableName, config.credentialName),
+      { tokenSecretId: credential.tokenSecretId, stateTableName: runtime.stateTableName, credentialName: credential.name },
+      deps,
       deps.clock,
       {
-        leaseMs: config.leaseSeconds * 1000,
+        leaseMs: runtime.leaseSeconds * 1000,
         invocationEndsAt: this.invocationEndsAt,
         localNow,
         ...(deps.sleep && { sleep: deps.sleep }),
@@ -139,20 +138,16 @@ class RefreshRun {
     const { current, state } = await this.protocol.snapshot();
     this.lastRead = current;
     this.redactor.add(current.document.accessToken, current.document.refreshToken);
-    const now = this.deps.clock.now();
-    const leaseLive = state.leaseUntil !== undefined && state.leaseUntil > now;
-    // A holder that ended without a clean release may have stored a pair that is not current yet.
-    const leftover = !leaseLive && state.leaseOwner !== undefined;
-    const ttl = accessTokenSecondsLeft(current.document, now);
-    const due = force || this.isDue(current.document, ttl, now);
-    if (!due && !leftover) return { outcome: "Skipped", reason: "not-due", ...this.stored(current) };
-    if (leaseLive) return { outcome: "Skipped", reason: "busy", ...this.stored(current) };
-    // An operator paused the credential (README, "Pausing a credential"): only a forced run refreshes.
-    if (state.paused && !force) return { outcome: "Skipped", reason: "paused", ...this.stored(current) };
-
-    const clientSecret = await readClientSecretVersion(this.deps.secrets, this.deps.config.clientSecretId);
+    // One rule set (lambda/protocol/decision.ts), which `status` reports too. The client secret is
+    // read only by a run that goes on: a backoff ends when its version changes.
+    const input = { document: current.document, state, now: this.deps.clock.now(), force };
+    const before = decide(input, this.rules);
+    if (before.kind === "skip") return { outcome: "Skipped", reason: before.reason, ...this.stored(current) };
+    const clientSecret = await readClientSecretVersion(this.deps.secrets, this.credential.clientSecretId);
     this.redactor.addClientSecret(clientSecret.value);
-    if (!force && !leftover && inBackoff(state, now, clientSecret.versionId)) return this.backingOff(state, current);
+    const decision = decide({ ...input, clientSecret }, this.rules);
+    if (decision.kind === "skip") return { outcome: "Skipped", reason: decision.reason, ...this.stored(current) };
+    if (decision.kind === "backoff") return this.backingOff(state, current, decision.until);
 
     const lease = await this.protocol.acquire(this.runId, current);
     if (!lease) return { outcome: "Skipped", reason: "busy", ...this.stored(current) };
@@ -176,14 +171,10 @@ class RefreshRun {
       reason: error instanceof Error ? error.name : "Error",
       httpStatus: known?.httpStatus,
       errorCode: known?.errorCode,
+      errorKind: errorKindOf(error),
       message: describeError(error, this.redactor),
       ...(this.lastRead && this.stored(this.lastRead)),
     };
-  }
-
-  private isDue(document: TokenDocument, ttl: number | undefined, now: number): boolean {
-    if (ttl === undefined || (!document.refreshToken && usesRefreshToken(this.deps.config.dialect))) return true;
-    return ttl <= this.deps.config.refreshWindowSeconds && !heldBySpacing(document, ttl, now);
   }
 
   private async underLease(
@@ -206,13 +197,12 @@ class RefreshRun {
       };
       if (!force) return { facts: { outcome: "Refreshed", reason: "completed-pending", ...this.stored(completed) }, attempt };
     }
-    const now = this.deps.clock.now();
-    if (!force && !this.isDue(current.document, accessTokenSecondsLeft(current.document, now), now)) {
+    if (!force && !isDue(current.document, this.deps.clock.now(), this.rules)) {
       return { facts: { outcome: "Skipped", reason: "not-due", ...this.stored(current) } };
     }
     this.protocol.checkVersionBudget(state);
 
-    const dialect = (this.deps.createDialect ?? defaultCreateDialect)(this.deps.config, clientSecret.value);
+    const dialect = (this.deps.createDialect ?? defaultCreateDialect)(this.credential, clientSecret.value, this.deps.runtime);
     let obtained: Awaited<ReturnType<RefreshRun["obtainGrant"]>>;
     try {
       if (!current.document.refreshToken && !dialect.bootstrap) {
@@ -225,7 +215,7 @@ class RefreshRun {
       await dialect.close();
     }
     if (obtained === "superseded") {
-      const latest = (this.lastRead = await this.protocol.store.readCurrent());
+      const latest = (this.lastRead = await this.protocol.readCurrent());
       return { facts: { outcome: "Skipped", reason: "superseded", ...this.stored(latest) } };
     }
     // From the platform's answer to the promotion: nothing but the two writes (docs/protocol.md, step 6).
@@ -270,21 +260,24 @@ class RefreshRun {
     } catch (error) {
       if (!(error instanceof RefreshError) || error.outcome !== "CredentialRejected") throw error;
       // Another writer may have replaced the pair (and so used up this refresh token): that is no failure.
-      const latest = await this.protocol.store.readCurrent();
+      const latest = await this.protocol.readCurrent();
       if (latest.versionId !== lease.baseVersionId) return "superseded";
       if (!bootstrap) throw error;
       return login("logged-in-after-rejection");
     }
   }
 
-  private backingOff(state: CredentialState, current: TokenVersion): RunFacts {
+  private backingOff(state: CredentialState, current: TokenVersion, nextAttemptAt: number): RunFacts {
     const last = state.lastAttempt;
-    const until = new Date(state.nextAttemptAt!).toISOString();
+    const until = new Date(nextAttemptAt).toISOString();
+    const outcome = last?.outcome === "Refreshed" || !last ? "RefreshFailed" : last.outcome;
     return {
-      outcome: last?.outcome === "Refreshed" || !last ? "RefreshFailed" : last.outcome,
+      outcome,
       reason: "backoff",
       httpStatus: last?.httpStatus,
       errorCode: last?.errorCode,
+      // The failure it repeats; an item written before kinds were recorded: from the outcome.
+      errorKind: last?.errorKind ?? outcomeKind(outcome),
       message: `${state.failureStreak} consecutive failure${state.failureStreak === 1 ? "" : "s"} (last: ${last?.reason ?? "unknown"}); next attempt at ${until}, at once on a forced run or when the client secret changes`,
       backoffUntil: until,
       ...this.stored(current),
@@ -301,6 +294,7 @@ class RefreshRun {
         at: this.reportTime(),
         ...(known?.httpStatus !== undefined && { httpStatus: known.httpStatus }),
         ...(known?.errorCode !== undefined && { errorCode: known.errorCode }),
+        errorKind: errorKindOf(error),
         baseVersionId: lease.baseVersionId,
       },
       // Only what calling again cannot fix backs off; a lost pair or a storage hiccup is retried next tick.
@@ -315,7 +309,7 @@ class RefreshRun {
     try {
       await this.protocol.release(lease, state, record);
     } catch (error) {
-      console.warn(JSON.stringify({ level: "WARN", message: "could not release the lease; it expires on its own", credential: this.deps.config.credentialName, reason: describeError(error, this.redactor) }));
+      console.warn(JSON.stringify({ level: "WARN", message: "could not release the lease; it expires on its own", credential: this.credential.name, reason: describeError(error, this.redactor) }));
     }
   }
 

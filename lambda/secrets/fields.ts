@@ -1,8 +1,10 @@
 import { SecretFormatError } from "../errors.js";
 
-/** Which secret a field belongs to, for error messages that name it: its role, and its name or ARN where known. */
+/** Which secret a field belongs to, for error messages that name it. */
+export type SecretRole = SecretFormatError["secretRole"];
+/** A secret as messages name it: its role, and its name or ARN where known. */
 export interface SecretSource {
-  readonly role: SecretFormatError["secretRole"];
+  readonly role: SecretRole;
   readonly secretId?: string;
 }
 export type SecretObject = Readonly<Record<string, unknown>>;

@@ -4,12 +4,15 @@ import {
   ResourceExistsException,
   ResourceNotFoundException,
   UpdateSecretVersionStageCommand,
+  type GetSecretValueCommandOutput,
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { RefreshError } from "../errors.js";
+import { MAX_SCOPE_CHARS, MAX_TOKEN_CHARS } from "../settings.js";
 import { optionalString, optionalTimestamp, parseSecretObject, type SecretSource } from "./fields.js";
+import { putOrCreateSecret } from "./put-or-create.js";
 
-const MAX_TOKEN_CHARS = 8_192;
+const ROLE = "token secret";
 
 /**
  * The label a new pair is stored under until it is promoted: any label keeps a new version from
@@ -37,19 +40,27 @@ export interface TokenVersion {
   readonly document: TokenDocument;
 }
 
+/** AWSCURRENT as stored, not yet parsed: an operator may replace a value the refresher cannot read. */
+export interface StoredText {
+  readonly arn: string;
+  readonly versionId: string;
+  /** Undefined for a binary value. */
+  readonly text: string | undefined;
+}
+
 /**
  * Parses and type-checks the token secret. An empty string or `{}` is a secret with no pair yet. A
  * SecretFormatError names the field, and `secretId` (the secret's name or ARN) where it is given.
  */
 export function parseTokenDocument(text: string | undefined, secretId?: string): TokenDocument {
-  const source: SecretSource = { role: "token secret", secretId };
+  const source: SecretSource = { role: ROLE, secretId };
   const raw = text?.trim() === "" ? {} : parseSecretObject(source, text);
   const token = (field: string) => optionalString(source, raw, field, MAX_TOKEN_CHARS);
   return {
     accessToken: token("accessToken"),
     refreshToken: token("refreshToken"),
     tokenType: optionalString(source, raw, "tokenType", 64),
-    scope: optionalString(source, raw, "scope", 1_024),
+    scope: optionalString(source, raw, "scope", MAX_SCOPE_CHARS),
     expiresAt: optionalTimestamp(source, raw, "expiresAt"),
     refreshedAt: optionalTimestamp(source, raw, "refreshedAt"),
     refreshTokenExpiresAt: optionalTimestamp(source, raw, "refreshTokenExpiresAt"),
@@ -91,14 +102,30 @@ export class TokenStore {
   async readCurrent(): Promise<TokenVersion> {
     const version = await this.read({ VersionStage: "AWSCURRENT" });
     if (!version) {
-      throw new RefreshError(`token secret ${this.secretId} was not found or has no AWSCURRENT value (store {} in it to start)`);
+      throw new RefreshError(`token secret ${this.secretId} was not found or has no AWSCURRENT value (store {} in it to start)`, { kind: "secret" });
     }
     return version;
   }
 
   /** AWSCURRENT's version id, without reading the value as a pair (it may be malformed). */
   async currentVersionId(): Promise<string | undefined> {
-    return (await this.read({ VersionStage: "AWSCURRENT" }, false))?.versionId;
+    return (await this.currentText())?.versionId;
+  }
+
+  /** AWSCURRENT unparsed, or undefined when the secret is missing or has no value yet. */
+  async currentText(): Promise<StoredText | undefined> {
+    const answer = await this.get({ VersionStage: "AWSCURRENT" });
+    return answer && { arn: answer.ARN ?? this.secretId, versionId: answer.VersionId ?? "", text: answer.SecretString };
+  }
+
+  /**
+   * The first value of a token secret that has none: creates the secret when it is missing, else
+   * stores `text` as its first version, which Secrets Manager makes AWSCURRENT. The caller made
+   * sure there is no value (under the lease); `clientRequestToken` becomes the version id.
+   */
+  async initialize(text: string, clientRequestToken: string): Promise<{ readonly versionId: string; readonly created: boolean }> {
+    const { versionId, created } = await putOrCreateSecret(this.secrets, this.secretId, ROLE, text, clientRequestToken);
+    return { versionId: versionId ?? clientRequestToken, created };
   }
 
   /** One version by id, or undefined when there is no such version. */
@@ -145,21 +172,21 @@ export class TokenStore {
       return true;
     } catch (error) {
       // Secrets Manager refuses the move when AWSCURRENT is elsewhere; find out where it is.
-      const current = await this.read({ VersionStage: "AWSCURRENT" }, false);
+      const current = await this.currentText();
       if (current?.versionId === toVersionId) return true;
       if (current && current.versionId !== fromVersionId) return false;
       throw error;
     }
   }
 
-  private async read(which: { VersionStage: string } | { VersionId: string }, parse = true): Promise<TokenVersion | undefined> {
+  private async read(which: { VersionStage: string } | { VersionId: string }): Promise<TokenVersion | undefined> {
+    const answer = await this.get(which);
+    return answer && { arn: answer.ARN ?? this.secretId, versionId: answer.VersionId ?? "", document: parseTokenDocument(answer.SecretString, this.secretId) };
+  }
+
+  private async get(which: { VersionStage: string } | { VersionId: string }): Promise<GetSecretValueCommandOutput | undefined> {
     try {
-      const answer = await this.secrets.send(new GetSecretValueCommand({ SecretId: this.secretId, ...which }));
-      return {
-        arn: answer.ARN ?? this.secretId,
-        versionId: answer.VersionId ?? "",
-        document: parse ? parseTokenDocument(answer.SecretString, this.secretId) : {},
-      };
+      return await this.secrets.send(new GetSecretValueCommand({ SecretId: this.secretId, ...which }));
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return undefined;
       throw error;

@@ -5,7 +5,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
-import type { FailureOutcome } from "../errors.js";
+import { ERROR_KINDS, type ErrorKind, type FailureOutcome } from "../errors.js";
 import { STATE_KEY, STATE_TTL_ATTRIBUTE } from "../settings.js";
 
 /** An item not written for this long belongs to a credential that is gone; DynamoDB's TTL removes it. */
@@ -18,6 +18,8 @@ export interface LastAttempt {
   readonly at: number;
   readonly httpStatus?: number;
   readonly errorCode?: string;
+  /** A failure's kind, so a backoff tick that repeats it reports the same kind. */
+  readonly errorKind?: ErrorKind;
   /** The token-secret version the attempt started from. */
   readonly baseVersionId?: string;
 }
@@ -82,24 +84,27 @@ export class StateTable {
 
   /**
    * Takes the lease if it is free at `now`. Returns the item as it was before (so the caller can
-   * find a crashed holder's pair), or undefined when another run holds the lease.
+   * find a crashed holder's pair), or undefined when another run holds the lease. `baseVersionId`
+   * is undefined when the token secret has no value yet.
    */
-  async takeLease(owner: string, now: number, until: number, baseVersionId: string): Promise<CredentialState | undefined> {
+  async takeLease(owner: string, now: number, until: number, baseVersionId: string | undefined): Promise<CredentialState | undefined> {
+    const values: Record<string, AttributeValue> = {
+      ":owner": { S: owner },
+      ":until": num(until),
+      ":now": num(now),
+      ":ttl": num(Math.floor(now / 1000) + STALE_ITEM_SECONDS),
+    };
+    if (baseVersionId !== undefined) values[":base"] = { S: baseVersionId };
+    const base = baseVersionId === undefined ? " REMOVE leaseBase" : ", leaseBase = :base";
     try {
       const answer = await this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(),
-          UpdateExpression: "SET leaseOwner = :owner, leaseUntil = :until, leaseBase = :base, #ttl = :ttl",
+          UpdateExpression: `SET leaseOwner = :owner, leaseUntil = :until, #ttl = :ttl${base}`,
           ConditionExpression: "attribute_not_exists(leaseUntil) OR leaseUntil <= :now",
           ExpressionAttributeNames: { "#ttl": STATE_TTL_ATTRIBUTE },
-          ExpressionAttributeValues: {
-            ":owner": { S: owner },
-            ":until": num(until),
-            ":base": { S: baseVersionId },
-            ":now": num(now),
-            ":ttl": num(Math.floor(now / 1000) + STALE_ITEM_SECONDS),
-          },
+          ExpressionAttributeValues: values,
           ReturnValues: "ALL_OLD",
         }),
       );
@@ -188,6 +193,7 @@ function attemptItem(attempt: LastAttempt): Record<string, AttributeValue> {
   const item: Record<string, AttributeValue> = { outcome: { S: attempt.outcome }, reason: { S: attempt.reason }, at: num(attempt.at) };
   if (attempt.httpStatus !== undefined) item.httpStatus = num(attempt.httpStatus);
   if (attempt.errorCode !== undefined) item.errorCode = { S: attempt.errorCode };
+  if (attempt.errorKind !== undefined) item.errorKind = { S: attempt.errorKind };
   if (attempt.baseVersionId !== undefined) item.baseVersionId = { S: attempt.baseVersionId };
   return item;
 }
@@ -209,6 +215,7 @@ function fromItem(item: Record<string, AttributeValue>): CredentialState {
       at: number(last.at) ?? 0,
       httpStatus: number(last.httpStatus),
       errorCode: text(last.errorCode),
+      errorKind: ERROR_KINDS.find((kind) => kind === text(last.errorKind)),
       baseVersionId: text(last.baseVersionId),
     },
     versionLog: (item.versionLog?.L ?? []).map(number).filter((at): at is number => at !== undefined),

@@ -1,5 +1,5 @@
 import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import type { FailureOutcome } from "../errors.js";
+import type { ErrorKind, FailureOutcome } from "../errors.js";
 import { cleanErrorCode, cleanText } from "../redaction.js";
 import { DIMENSION, EVENT_FAILED, EVENT_REFRESHED, EVENT_SOURCE, METRIC } from "./names.js";
 
@@ -27,6 +27,8 @@ export interface RefreshResult {
   readonly refreshTokenTtlSeconds?: number;
   readonly httpStatus?: number;
   readonly errorCode?: string;
+  /** Set on every failed run: what the failure asks of an operator (the CLI's exit code comes from it). */
+  readonly errorKind?: ErrorKind;
   readonly message?: string;
   /** Set while a failing credential backs off: the run called nothing and repeats the last failure. */
   readonly backoffUntil?: string;

@@ -25,7 +25,7 @@ export async function benchProtocol(motoEndpoint: string): Promise<void> {
   try {
     await withCredential(front, async (f) => {
       for (let i = 0; i < RUNS; i++) await f.run({ endpoint: front.endpoint, force: true });
-      const id = f.config.tokenSecretId;
+      const id = f.config.credential.tokenSecretId;
       console.log(`versions per successful refresh        ${(front.versionsCreated(id) / RUNS).toFixed(2)}`);
       console.log(`Secrets Manager writes per refresh     ${(secretWrites(front, id) / RUNS).toFixed(2)}`);
       const [versions, writes] = [front.versionsCreated(id), secretWrites(front, id)];

@@ -94,9 +94,11 @@ describe("token-refresher bin (real process)", () => {
   });
 
   it("exits 2 with a one-line error and no stack trace on a configuration error", async () => {
-    const run = await bin(["refresh"], { CREDENTIAL_NAME: "x", CLIENT_SECRET_ID: "x", TOKEN_SECRET_ID: "x", ENDPOINT_URL: "http://plain.example" });
+    const run = await bin(["refresh"], { CREDENTIAL_NAME: "x", CLIENT_SECRET_ID: "x", TOKEN_SECRET_ID: "y", STATE_TABLE_NAME: "state", ENDPOINT_URL: "http://plain.example" });
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe('error: environment variable ENDPOINT_URL must use https://, got "http:" (or pass --endpoint)\n');
+    expect(run.stderr).toBe(
+      "error: environment variable ENDPOINT_URL must be an https URL\nhint: set it with --endpoint, or pass --function with the deployed refresher function\n",
+    );
   });
 
   it("runs as `npx token-refresher` in the repository", async () => {

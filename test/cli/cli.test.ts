@@ -1,7 +1,4 @@
 // The token-refresher CLI in-process (main(argv, io)) against moto and the IoT platform simulator.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DialectFactory } from "../../lambda/dialects/index.js";
 import type { TokenGrant } from "../../lambda/dialects/types.js";
@@ -12,13 +9,14 @@ import { installLeakGuard, leakedSecrets, registerSensitive } from "../support/l
 import type { TestPki } from "../../bin/local/pki.js";
 import { runCli, type CliRun } from "./run-cli.js";
 import { createStateTable } from "../support/refresher.js";
+import { writePemFiles, type PemFiles } from "../support/pem-files.js";
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 
 installLeakGuard();
 
 let pki: TestPki;
 let platform: IotPlatform;
-let dir: string;
+let pem: PemFiles;
 /** The suite's state table for every credential of this file (items are keyed by credential name). */
 let stateTable: string;
 const appId = uniqueName("cli-app");
@@ -29,15 +27,12 @@ beforeAll(async () => {
   registerSensitive(appSecret, pki.client.keyPem);
   platform = await startIotPlatform({ pki, appId, secret: appSecret, rateLimit: false });
   stateTable = await createStateTable();
-  dir = await mkdtemp(join(tmpdir(), "token-refresher-cli-"));
-  await writeFile(join(dir, "ca.pem"), pki.caPem);
-  await writeFile(join(dir, "client.pem"), pki.client.certPem);
-  await writeFile(join(dir, "client.key"), pki.client.keyPem);
+  pem = await writePemFiles(pki, "cli");
 });
 
 afterAll(async () => {
   await platform.close();
-  await rm(dir, { recursive: true, force: true });
+  await pem.remove();
 });
 
 /** A credential's variables, with fresh secret names. */
@@ -62,7 +57,7 @@ function noLeaks(run: CliRun): void {
 
 /** init from standard input with the PEM files: both secrets created, first pair stored. */
 async function initialized(env = credential()): Promise<Record<string, string>> {
-  const run = await runCli(["init", "--client-secret-file", "-", "--ca-cert-file", join(dir, "ca.pem"), "--client-cert-file", join(dir, "client.pem"), "--client-key-file", join(dir, "client.key")], {
+  const run = await runCli(["init", "--client-secret-file", "-", ...pem.flags], {
     env,
     stdin: clientSecretJson(),
   });
@@ -100,7 +95,9 @@ describe("help and usage", () => {
   it("names the missing variable and its flag, without a stack trace", async () => {
     const run = await runCli(["refresh"], { env: { ...credential(), CLIENT_SECRET_ID: "" } });
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe("error: environment variable CLIENT_SECRET_ID is required (or pass --client-secret-id)\n");
+    expect(run.stderr).toBe(
+      "error: environment variable CLIENT_SECRET_ID is required\nhint: set it with --client-secret-id, or pass --function with the deployed refresher function\n",
+    );
   });
 });
 
@@ -109,7 +106,7 @@ describe("init", () => {
     const env = credential();
     const loginsBefore = platform.calls.login;
     const run = await runCli(
-      ["init", "--client-secret-file", "-", "--ca-cert-file", join(dir, "ca.pem"), "--client-cert-file", join(dir, "client.pem"), "--client-key-file", join(dir, "client.key")],
+      ["init", "--client-secret-file", "-", ...pem.flags],
       { env, stdin: clientSecretJson() },
     );
     expect(run.code).toBe(0);
@@ -161,7 +158,7 @@ describe("init", () => {
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain(`the client secret ${env.CLIENT_SECRET_ID} is not usable yet (client secret: appId is required`);
     expect(empty.stderr).toContain("hint: fill it with --client-secret-file");
-    const filled = await runCli(["init", "--client-secret-file", "-", "--ca-cert-file", join(dir, "ca.pem"), "--client-cert-file", join(dir, "client.pem"), "--client-key-file", join(dir, "client.key")], {
+    const filled = await runCli(["init", "--client-secret-file", "-", ...pem.flags], {
       env,
       stdin: clientSecretJson(),
     });

@@ -1,10 +1,8 @@
 // token-refresher pause / resume against moto: the schedule rule's state, the alarms' actions, the
 // pause record in the state table, and the refresh that resume runs when the token is due.
-import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
-import { DescribeRuleCommand, EventBridgeClient, PutRuleCommand } from "@aws-sdk/client-eventbridge";
 import { afterEach, describe, expect, it } from "vitest";
-import { uniqueName } from "../support/aws.js";
+import { createSwitches } from "../support/aws.js";
 import { IotFixture } from "../support/iot-fixture.js";
 import { lambdaEnvironment } from "../support/refresher.js";
 import { runCli } from "./run-cli.js";
@@ -20,41 +18,19 @@ async function deployed() {
   fixture = await IotFixture.start();
   await fixture.seed(60);
   fixture.platform.reset();
-  const ruleName = uniqueName("schedule");
-  await new EventBridgeClient({}).send(new PutRuleCommand({ Name: ruleName, ScheduleExpression: "rate(5 minutes)", State: "ENABLED" }));
-  const alarmNames = [uniqueName("CredentialRejected"), uniqueName("AccessTokenTtl")];
-  for (const name of alarmNames) {
-    await new CloudWatchClient({}).send(
-      new PutMetricAlarmCommand({
-        AlarmName: name,
-        Namespace: "TokenRefresher",
-        MetricName: "CredentialRejected",
-        Statistic: "Maximum",
-        Period: 300,
-        EvaluationPeriods: 1,
-        Threshold: 1,
-        ComparisonOperator: "GreaterThanOrEqualToThreshold",
-        AlarmActions: ["arn:aws:sns:us-east-1:123456789012:on-call"],
-      }),
-    );
-  }
-  const env = { ...lambdaEnvironment(fixture.config), SCHEDULE_RULE_NAME: ruleName, ALARM_NAMES: alarmNames.join(",") };
-  return { f: fixture, env, ruleName, alarmNames };
+  const switches = await createSwitches();
+  return { f: fixture, env: { ...lambdaEnvironment(fixture.config), ...switches.env }, switches };
 }
 
 const stateItem = async (f: IotFixture) =>
-  (await new DynamoDBClient({}).send(new GetItemCommand({ TableName: f.config.stateTableName, Key: { credential: { S: f.config.credentialName } }, ConsistentRead: true }))).Item;
-const ruleState = async (name: string) => (await new EventBridgeClient({}).send(new DescribeRuleCommand({ Name: name }))).State;
-const actionsEnabled = async (names: readonly string[]) =>
-  ((await new CloudWatchClient({}).send(new DescribeAlarmsCommand({ AlarmNames: [...names] }))).MetricAlarms ?? []).map((alarm) => alarm.ActionsEnabled);
+  (await new DynamoDBClient({}).send(new GetItemCommand({ TableName: f.config.runtime.stateTableName, Key: { credential: { S: f.config.credential.name } }, ConsistentRead: true }))).Item;
 
 describe("pause and resume", () => {
   it("pause disables the rule and the alarm actions and records who paused; runs skip until resume, which refreshes at once", async () => {
-    const { f, env, ruleName, alarmNames } = await deployed();
+    const { f, env, switches } = await deployed();
     const paused = await runCli(["pause"], { env });
     expect([paused.code, paused.stderr]).toEqual([0, ""]);
-    expect(await ruleState(ruleName)).toBe("DISABLED");
-    expect(await actionsEnabled(alarmNames)).toEqual([false, false]);
+    expect(await switches.read()).toEqual({ scheduleRule: "disabled", alarmActions: "off" });
 
     const status = await runCli(["status", "--json"], { env });
     const shown = JSON.parse(status.stdout) as { paused?: { since: string; by: string } };
@@ -73,8 +49,7 @@ describe("pause and resume", () => {
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain("resumed");
     expect(resumed.stdout).toContain("Refreshed (refreshed)");
-    expect(await ruleState(ruleName)).toBe("ENABLED");
-    expect(await actionsEnabled(alarmNames)).toEqual([true, true]);
+    expect(await switches.read()).toEqual({ scheduleRule: "enabled", alarmActions: "on" });
     expect(await f.storedPairIsCurrent()).toBe(true);
     expect(JSON.parse((await runCli(["status", "--json"], { env })).stdout)).not.toHaveProperty("paused");
     expect(await stateItem(f)).toHaveProperty("ttl");

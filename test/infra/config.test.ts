@@ -76,10 +76,10 @@ describe("parseAppConfig", () => {
         'alarmEmail must be an e-mail address, got "nobody"',
         'credentials[0].dialect must be one of iot, oauth2, client_credentials, got "soap"',
         expect.stringMatching(/^credentials\[0\]\.name must be 1-64 letters/),
-        "credentials[1].memorySize must be a whole number of MB from 128 to 10240, got 100",
+        "credentials[1].memorySize must be between 128 MB and 10240 MB, got 100",
         expect.stringMatching(/^credentials\[1\]\.logRetentionDays must be one of 1, 3, 5/),
-        "credentials[1].reservedConcurrency must be a whole number from 0 to 1000, got -1",
-        "credentials[1].refreshTokenTtlThresholdHours must be a whole number of hours from 1 to 8760, got 0",
+        "credentials[1].reservedConcurrency must be between 0 and 1000, got -1",
+        "credentials[1].refreshTokenTtlThresholdHours must be between 1 second and 365 days, got 0",
         expect.stringMatching(/^credentials\[1\]\.endpointURL is not a known field/),
         expect.stringMatching(/^credentials\[2\]\.clientSecretArn must be a complete Secrets Manager secret ARN/),
         expect.stringMatching(/^credentials\[2\]\.kmsKeyArn must be a KMS key ARN/),
@@ -91,30 +91,30 @@ describe("parseAppConfig", () => {
 
   it("checks fields against each other, naming where each was set", () => {
     expect(problemsOf({ credentials: [{ ...IOT, scheduleMinutes: 15 }] })).toEqual([
-      "credentials[0].refreshWindowMinutes (15) must be greater than scheduleMinutes (15), or the token can expire between two runs",
+      "credentials[0].refreshWindowMinutes must be longer than the schedule interval (15 minutes), or the token can expire between two runs",
     ]);
     expect(problemsOf({ defaults: { refreshWindowMinutes: 8 }, credentials: [IOT] })).toEqual([
-      "credentials[0].accessTokenTtlThresholdMinutes (10) must be less than refreshWindowMinutes (8), or the alarm fires on healthy runs",
+      "credentials[0].accessTokenTtlThresholdMinutes must be shorter than the refresh window (8 minutes), or the alarm fires on healthy runs",
     ]);
-    expect(problemsOf({ defaults: { timeoutSeconds: 300 }, credentials: [IOT] })).toEqual(["defaults.timeoutSeconds (300) must be shorter than the schedule (5 min)"]);
+    expect(problemsOf({ defaults: { timeoutSeconds: 300 }, credentials: [IOT] })).toEqual(["defaults.timeoutSeconds must be shorter than the schedule interval (5 minutes), got 300"]);
     expect(problemsOf({ defaults: { timeoutSeconds: 700, scheduleMinutes: 15, refreshWindowMinutes: 30 }, credentials: [IOT] })).toEqual([
-      "defaults.timeoutSeconds (700) leaves a run budget (timeoutSeconds - 15 s) above the handler's maximum of 600 s",
+      "defaults.timeoutSeconds must be between 20 seconds and 615 seconds, got 700",
     ]);
     expect(problemsOf({ credentials: [{ ...IOT, httpTimeoutMs: 30_000 }] })).toEqual([
-      "credentials[0].httpTimeoutMs (30000) must not exceed the run budget (timeoutSeconds - 15 s = 25000 ms)",
+      "credentials[0].httpTimeoutMs must not exceed the run budget (25 seconds: the timeout minus 15 s), got 30000",
     ]);
-    expect(problemsOf({ credentials: [{ ...IOT, oauth2TokenPath: "/token" }] })).toEqual(["credentials[0].oauth2TokenPath is only used by the oauth2 and client_credentials dialects (dialect is iot)"]);
+    expect(problemsOf({ credentials: [{ ...IOT, oauth2TokenPath: "/token" }] })).toEqual(['credentials[0].oauth2TokenPath is only used by the oauth2 and client_credentials dialects (dialect is iot), got "/token"']);
     expect(problemsOf({ credentials: [{ ...IOT, clientSecretName: "a", clientSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:a-AbCdEf` }] })).toEqual([
       "credentials[0].clientSecretArn and clientSecretName are mutually exclusive",
     ]);
     expect(problemsOf({ credentials: [{ ...IOT, clientSecretName: "same", tokenSecretName: "same" }] })).toEqual([
-      "credentials[0].tokenSecretArn/tokenSecretName must not name the client secret",
+      'credentials[0].tokenSecretName must not be the client secret: consumers who can read the token secret must not be able to refresh, got "same"',
     ]);
   });
 
   it("checks operatorPrincipalArns, runbookUrl and dashboard", () => {
     expect(problemsOf({ operatorPrincipalArns: ["Admin"], runbookUrl: "", dashboard: "yes", credentials: [IOT] })).toEqual([
-      'operatorPrincipalArns must be a list of IAM role or user ARNs (arn:aws:iam::<account>:role/<name>, wildcards * and ? allowed), got ["Admin"]',
+      'operatorPrincipalArns must hold IAM role or user ARNs (arn:aws:iam::<account>:role/<path><name>, user/<path><name> or root; wildcards * and ?): "Admin" is not one, got ["Admin"]',
       'runbookUrl must be 1-400 characters without control characters, got ""',
       'dashboard must be true or false, got "yes"',
     ]);

@@ -6,7 +6,7 @@ import { Aspects, Duration, Lazy } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_OAUTH2_TOKEN_PATH, MAX_OAUTH2_PARAMETER_CHARS } from "../../lambda/settings.js";
+import { DEFAULT_OAUTH2_TOKEN_PATH, MAX_SCOPE_CHARS } from "../../lambda/settings.js";
 import { METRIC } from "../../lambda/telemetry/names.js";
 import { AppConfigError, loadAppConfig, parseAppConfig } from "../../infra/config.js";
 import { TokenRefresherStack } from "../../infra/stack.js";
@@ -84,11 +84,11 @@ describe("OAuth2 options of the construct", () => {
       { oauth2ClientAuth: "private_key_jwt" as TokenRefresherProps["oauth2ClientAuth"] },
       'oauth2ClientAuth must be one of client_secret_post, client_secret_basic, got "private_key_jwt"',
     ],
-    ["a scope with a double space", { oauth2Scope: "read  write" }, 'oauth2Scope must be scope tokens of visible ASCII (no " or \\) separated by single spaces'],
-    ["an empty scope", { oauth2Scope: "" }, "oauth2Scope must be scope tokens"],
-    ["a scope that is too long", { oauth2Scope: "s".repeat(MAX_OAUTH2_PARAMETER_CHARS + 1) }, `oauth2Scope must be at most ${MAX_OAUTH2_PARAMETER_CHARS} characters`],
-    ["an audience with a space", { oauth2Audience: "my api" }, "oauth2Audience must be visible ASCII without spaces"],
-    ["a scope only known at deploy time", { oauth2Scope: Lazy.string({ produce: () => "read" }) }, "oauth2Scope must be a string known at synth, not a token"],
+    ["a scope with a double space", { oauth2Scope: "read  write" }, 'oauth2Scope must be at most 1024 characters of scope tokens (visible ASCII, no " or \\) separated by single spaces, got "read  write"'],
+    ["an empty scope", { oauth2Scope: "" }, 'oauth2Scope must be at most 1024 characters of scope tokens'],
+    ["a scope that is too long", { oauth2Scope: "s".repeat(MAX_SCOPE_CHARS + 1) }, `oauth2Scope must be at most ${MAX_SCOPE_CHARS} characters of scope tokens`],
+    ["an audience with a space", { oauth2Audience: "my api" }, 'oauth2Audience must be at most 1024 characters of visible ASCII without spaces, got "my api"'],
+    ["a scope only known at deploy time", { oauth2Scope: Lazy.string({ produce: () => "read" }) }, "oauth2Scope must be known at synth, not a token"],
   ];
   it.each(bad)("rejects %s, naming the prop", (_case, props, message) => {
     for (const dialect of ["oauth2", "client_credentials"] as const) {
@@ -133,7 +133,7 @@ describe("the client_credentials dialect in the construct", () => {
   it("rejects RefreshTokenTtl alarm settings, but accepts switching the alarm off", () => {
     const props: TokenRefresherProps = { ...IOT_PROPS, dialect: "client_credentials", endpointUrl: AUTH };
     expect(() => new TokenRefresher(newStack(), "Refresher", { ...props, alarms: { refreshTokenTtl: { threshold: Duration.days(7) } } })).toThrow(
-      "TokenRefresher Test/Refresher: alarms.refreshTokenTtl is not used by the client_credentials dialect, which has no refresh token",
+      "TokenRefresher Test/Refresher: alarms.refreshTokenTtl.threshold is only used by the iot and oauth2 dialects (dialect is client_credentials), got 7 days",
     );
     const refresher = new TokenRefresher(newStack(), "Refresher", { ...props, alarms: { refreshTokenTtl: { enabled: false } } });
     expect(refresher.refreshTokenTtlAlarm).toBeUndefined();
@@ -185,20 +185,20 @@ describe("OAuth2 fields of the CDK configuration file", () => {
         credentials: [{ ...SERVICE, oauth2ClientAuth: "basic", oauth2Scope: 'say "hi"' }],
       }),
     ).toEqual([
-      "defaults.oauth2Audience must be visible ASCII without spaces",
+      'defaults.oauth2Audience must be at most 1024 characters of visible ASCII without spaces, got "two words"',
       'credentials[0].oauth2ClientAuth must be one of client_secret_post, client_secret_basic, got "basic"',
-      'credentials[0].oauth2Scope must be scope tokens of visible ASCII (no " or \\) separated by single spaces',
+      'credentials[0].oauth2Scope must be at most 1024 characters of scope tokens (visible ASCII, no " or \\) separated by single spaces, got "say \\"hi\\""',
     ]);
-    expect(problemsOf({ credentials: [{ ...SERVICE, oauth2Scope: ["read"] }] })).toEqual(['credentials[0].oauth2Scope must be a string, got ["read"]']);
+    expect(problemsOf({ credentials: [{ ...SERVICE, oauth2Scope: ["read"] }] })).toEqual(['credentials[0].oauth2Scope must be at most 1024 characters of scope tokens (visible ASCII, no " or \\) separated by single spaces, got ["read"]']);
   });
 
   it("rejects every oauth2* field on an iot credential, and a RefreshTokenTtl threshold on a client_credentials one", () => {
     const fields = { oauth2TokenPath: "/token", oauth2DefaultExpiresInSeconds: 600, oauth2ClientAuth: "client_secret_basic", oauth2Scope: "read", oauth2Audience: "api" };
     expect(problemsOf({ credentials: [{ ...IOT, ...fields }] })).toEqual(
-      Object.keys(fields).map((field) => `credentials[0].${field} is only used by the oauth2 and client_credentials dialects (dialect is iot)`),
+      Object.entries(fields).map(([field, value]) => `credentials[0].${field} is only used by the oauth2 and client_credentials dialects (dialect is iot), got ${JSON.stringify(value)}`),
     );
     expect(problemsOf({ credentials: [{ ...SERVICE, refreshTokenTtlThresholdHours: 24 }] })).toEqual([
-      "credentials[0].refreshTokenTtlThresholdHours is not used by the client_credentials dialect, which has no refresh token",
+      "credentials[0].refreshTokenTtlThresholdHours is only used by the iot and oauth2 dialects (dialect is client_credentials), got 24",
     ]);
   });
 

@@ -127,7 +127,7 @@ describe("grantOperate", () => {
         Effect: "Allow",
         Action: "events:PutEvents",
         Resource: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`,
-        Condition: { StringEquals: { "events:source": "token-refresher" } },
+        Condition: { "ForAllValues:StringEquals": { "events:source": ["token-refresher"] }, Null: { "events:source": "false" } },
       },
       { Effect: "Allow", Action: ["events:DisableRule", "events:EnableRule"], Resource: arnOf(template, "AWS::Events::Rule") },
       { Effect: "Allow", Action: ["cloudwatch:DisableAlarmActions", "cloudwatch:EnableAlarmActions"], Resource: alarmArns },

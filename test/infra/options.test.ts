@@ -79,7 +79,7 @@ describe("alarm tuning", () => {
 
   it.each<[string, TokenRefresherProps["alarms"], RegExp]>([
     ["a zero threshold", { appFrozen: { threshold: 0 } }, /alarms\.appFrozen\.threshold must be a positive number, got 0/],
-    ["a zero refresh-token threshold", { refreshTokenTtl: { threshold: Duration.seconds(0) } }, /alarms\.refreshTokenTtl\.threshold must be a positive whole number of seconds, got 0 seconds/],
+    ["a zero refresh-token threshold", { refreshTokenTtl: { threshold: Duration.seconds(0) } }, /alarms\.refreshTokenTtl\.threshold must be between 1 second and 365 days, got 0 seconds/],
     ["more datapoints than periods", { refreshFailed: { evaluationPeriods: 2, datapointsToAlarm: 3 } }, /alarms\.refreshFailed\.datapointsToAlarm must be a whole number from 1 to evaluationPeriods \(2\), got 3/],
     ["more than a day of periods", { refreshFailed: { evaluationPeriods: 289 } }, /alarms\.refreshFailed\.evaluationPeriods must be a whole number >= 1 whose periods \(300 s each\) span at most one day, got 289/],
   ])("rejects %s, naming the alarm", (_case, alarms, message) => {

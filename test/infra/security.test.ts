@@ -6,7 +6,8 @@ import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { beforeAll, describe, expect, it } from "vitest";
-import { TOKEN_SECRET_WRITES } from "../../infra/token-refresher/policies.js";
+import { POLICY_CHANGES, SECRET_WRITES } from "../../infra/token-refresher/policies.js";
+import { pathSpans } from "../../lambda/config/principals.js";
 import { TokenRefresher } from "../../infra/token-refresher/index.js";
 import { ACCOUNT, ENV, IOT_PROPS, REGION, arnOf, cdkJsonContext, nagFindings, newApp, newStack, onlyResource, rawResource, resources } from "./support.js";
 
@@ -45,45 +46,49 @@ describe("resource policies of the secrets the construct creates", () => {
     roleArn = arnOf(template, "AWS::IAM::Role");
   });
 
-  it("client secret: GetSecretValue is denied to every principal but the refresher's role, the deployment role and the operators", () => {
+  const listed = () => [roleArn, DEPLOYMENT_ROLE, OPERATOR, SSO_ADMINS];
+  /** The second statement: what the SSO pattern's wildcard reaches only across a `/`, unless listed by ARN. */
+  const pathBound = (actions: string[]): Statement => ({
+    Sid: "OperatorWildcardsStayInOnePathSegment",
+    Effect: "Deny",
+    Principal: { AWS: "*" },
+    Action: actions,
+    Resource: "*",
+    Condition: { ArnLike: { "aws:PrincipalArn": [`${SSO_ADMINS}/*`] }, ArnNotLike: { "aws:PrincipalArn": [roleArn, DEPLOYMENT_ROLE, OPERATOR] } },
+  });
+
+  it("client secret: reading, writing and changing the policy are denied to every principal but the refresher's role, the deployment role and the operators", () => {
+    const actions = ["secretsmanager:GetSecretValue", ...SECRET_WRITES, ...POLICY_CHANGES].sort();
     expect(secretPolicy(template, secretId(template, "ClientSecret"))).toEqual([
       {
-        Sid: "OnlyRefresherAndOperatorsRead",
+        Sid: "OnlyRefresherAndOperatorsReadOrWrite",
         Effect: "Deny",
         Principal: { AWS: "*" },
-        Action: "secretsmanager:GetSecretValue",
+        Action: actions,
         Resource: "*",
         // aws:PrincipalArn is the role's ARN for every session of the role; duplicates are listed once.
-        Condition: { ArnNotLike: { "aws:PrincipalArn": [roleArn, DEPLOYMENT_ROLE, OPERATOR, SSO_ADMINS] } },
+        Condition: { ArnNotLike: { "aws:PrincipalArn": listed() } },
       },
+      pathBound(actions),
     ]);
   });
 
-  it("token secret: every write is denied to all but the same principals; reads are left to identity policies", () => {
-    const statements = secretPolicy(template, secretId(template, "TokenSecret"));
-    expect(statements).toEqual([
-      {
-        Sid: "OnlyRefresherAndOperatorsWrite",
-        Effect: "Deny",
-        Principal: { AWS: "*" },
-        Action: [...TOKEN_SECRET_WRITES].sort(),
-        Resource: "*",
-        Condition: { ArnNotLike: { "aws:PrincipalArn": [roleArn, DEPLOYMENT_ROLE, OPERATOR, SSO_ADMINS] } },
-      },
+  it("token secret: every write and policy change is denied to all but the same principals; reads are left to identity policies", () => {
+    const actions = [...SECRET_WRITES, ...POLICY_CHANGES].sort();
+    expect(secretPolicy(template, secretId(template, "TokenSecret"))).toEqual([
+      { Sid: "OnlyRefresherAndOperatorsWrite", Effect: "Deny", Principal: { AWS: "*" }, Action: actions, Resource: "*", Condition: { ArnNotLike: { "aws:PrincipalArn": listed() } } },
+      pathBound(actions),
     ]);
-    expect(TOKEN_SECRET_WRITES.sort()).toEqual(
+    expect([...SECRET_WRITES].sort()).toEqual(
       ["DeleteSecret", "PutSecretValue", "RestoreSecret", "RotateSecret", "UpdateSecret", "UpdateSecretVersionStage"].map((a) => `secretsmanager:${a}`),
     );
   });
 
-  it("never denies changing the policy itself, and allows nothing: nobody can be locked out", () => {
+  it("allow nothing, name no wildcard action and no NotPrincipal (who gets in is evaluated in security-matrix.test.ts)", () => {
     for (const [, policy] of resources(template, "AWS::SecretsManager::ResourcePolicy")) {
       const statements = (policy.ResourcePolicy as { Statement: Statement[] }).Statement;
-      expect(statements.map((s) => s.Effect)).toEqual(["Deny"]);
-      const actions = statements.flatMap((s) => [s.Action].flat());
-      expect(actions).not.toContain("secretsmanager:PutResourcePolicy");
-      expect(actions).not.toContain("secretsmanager:DeleteResourcePolicy");
-      expect(actions.some((a) => a.includes("*"))).toBe(false);
+      expect(statements.map((s) => s.Effect)).toEqual(["Deny", "Deny"]);
+      expect(statements.flatMap((s) => [s.Action].flat()).some((a) => a.includes("*"))).toBe(false);
       // A NotPrincipal would need every role-session ARN; the condition on aws:PrincipalArn does not.
       expect(JSON.stringify(statements)).not.toContain("NotPrincipal");
     }
@@ -132,10 +137,30 @@ describe("resource policies of the secrets the construct creates", () => {
 
   it.each([
     ["a role session", `arn:aws:sts::${ACCOUNT}:assumed-role/Admin/alice`, /operatorPrincipalArns lists the role session .* list arn:aws:iam::<account>:role\/<path><name>/],
-    ["not an IAM ARN", "Admin", /operatorPrincipalArns must hold IAM role or user ARNs .*got "Admin"/],
+    ["not an IAM ARN", "Admin", /operatorPrincipalArns must hold IAM role or user ARNs .*: "Admin" is not one, got \["Admin"\]/],
     ["a group", `arn:aws:iam::${ACCOUNT}:group/admins`, /operatorPrincipalArns must hold IAM role or user ARNs/],
-  ])("reject %s as an operator, naming the prop", (_case, arn, message) => {
-    expect(() => new TokenRefresher(newStack(), "Refresher", { ...IOT_PROPS, operatorPrincipalArns: [arn] })).toThrow(message);
+    [
+      "patterns where one lies on a deeper path than the other's wildcard",
+      [`arn:aws:iam::${ACCOUNT}:role/*`, `arn:aws:iam::${ACCOUNT}:role/team/*`],
+      /operatorPrincipalArns has "arn:aws:iam::123456789012:role\/team\/\*" on a deeper path than "arn:aws:iam::123456789012:role\/\*", whose wildcards match within one path segment only/,
+    ],
+  ])("reject %s as an operator, naming the prop", (_case, arns, message) => {
+    expect(() => new TokenRefresher(newStack(), "Refresher", { ...IOT_PROPS, operatorPrincipalArns: [arns].flat() })).toThrow(message);
+  });
+
+  it("accept patterns on paths that do not overlap, and a role by its ARN below a pattern", () => {
+    const arns = [`arn:aws:iam::${ACCOUNT}:role/ops-*`, `arn:aws:iam::${ACCOUNT}:role/team/ops-?`, `arn:aws:iam::${ACCOUNT}:role/ops-x/alice`, SSO_ADMINS, `arn:aws:iam::*:role/cross-*`];
+    expect(() => new TokenRefresher(newStack(), "Refresher", { ...IOT_PROPS, operatorPrincipalArns: arns })).not.toThrow();
+  });
+
+  it.each([
+    [`arn:aws:iam::${ACCOUNT}:role/ops-*`, [`arn:aws:iam::${ACCOUNT}:role/ops-*/*`]],
+    [`arn:aws:iam::${ACCOUNT}:role/a*b?`, [`arn:aws:iam::${ACCOUNT}:role/a*/*b?`, `arn:aws:iam::${ACCOUNT}:role/a*b/`]],
+    [`arn:aws:iam::*:user/team/*`, ["arn:aws:iam::*:user/team/*/*"]],
+    [`arn:aws:iam::${ACCOUNT}:role/exact`, []],
+    [`arn:aws:iam::${ACCOUNT}:root`, []],
+  ])("bound the wildcards of %s to one path segment with %j", (pattern, spans) => {
+    expect(pathSpans(pattern)).toEqual(spans);
   });
 
   it("reject operators when both secrets are imported (no policy would list them)", () => {

@@ -183,7 +183,7 @@ describe("the app with a bad configuration", () => {
         [
           `Invalid token-refresher configuration (config file ${file}):`,
           '  - credentials[0].endpointUrl must be an https URL, got "http://x"',
-          "  - credentials[1].refreshWindowMinutes (15) must be greater than scheduleMinutes (30), or the token can expire between two runs",
+          "  - credentials[1].refreshWindowMinutes must be longer than the schedule interval (30 minutes), or the token can expire between two runs",
         ].join("\n"),
       );
     } finally {

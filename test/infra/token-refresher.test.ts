@@ -106,6 +106,7 @@ describe("TokenRefresher with defaults", () => {
     expect((fn.Environment as { Variables: unknown }).Variables).toEqual({
       CREDENTIAL_NAME: "plant-a",
       TOKEN_DIALECT: "iot",
+      AWS_REQUEST_TIMEOUT_MS: "3000",
       CLIENT_SECRET_ID: { Ref: ids.client },
       TOKEN_SECRET_ID: { Ref: ids.token },
       STATE_TABLE_NAME: { Ref: ids.table },
@@ -270,7 +271,7 @@ describe("TokenRefresher with defaults", () => {
           Effect: "Allow",
           Action: "events:PutEvents",
           Resource: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`,
-          Condition: { StringEquals: { "events:source": "token-refresher" } },
+          Condition: { "ForAllValues:StringEquals": { "events:source": ["token-refresher"] }, Null: { "events:source": "false" } },
         },
       ].sort(bySid),
     );
@@ -347,7 +348,7 @@ describe("TokenRefresher with defaults", () => {
       TreatMissingData: "notBreaching",
     });
     expect(alarmFor(template, METRIC.refreshTokenTtl).AlarmDescription).toMatch(
-      /less than 3 days\. IoT logs in again .+ Runbook: token-refresher README\.md#runbook \(section "RefreshTokenTtl low"\)$/,
+      /less than 3 days\. IoT logs in again .+ Runbook: token-refresher docs\/runbook\.md \(section "RefreshTokenTtl low"\)$/,
     );
     expect(refresher.refreshTokenTtlAlarm).toBeDefined();
   });
@@ -377,7 +378,7 @@ describe("TokenRefresher with defaults", () => {
       expect(alarm.AlarmActions).toEqual([{ Ref: ids.topic }]);
       expect(alarm.OKActions).toEqual([{ Ref: ids.topic }]);
       expect(alarm.AlarmName).toMatch(/^Test-plant-a-[A-Za-z]+$/);
-      expect(alarm.AlarmDescription).toMatch(/^token-refresher plant-a: .+ Runbook: token-refresher README\.md#runbook \(section "[A-Za-z -]+"\)$/);
+      expect(alarm.AlarmDescription).toMatch(/^token-refresher plant-a: .+ Runbook: token-refresher docs\/runbook\.md \(section "[A-Za-z -]+"\)$/);
     }
     expect(new Set(alarms.map(([, a]) => a.AlarmName)).size).toBe(9);
     expect(refresher.alarms).toHaveLength(9);
@@ -691,7 +692,7 @@ describe("two credentials in one stack", () => {
 
 describe("prop validation", () => {
   const bad: [string, Partial<TokenRefresherProps>, RegExp][] = [
-    ["empty credentialName", { credentialName: "" }, /credentialName must be 1-64 letters/],
+    ["empty credentialName", { credentialName: "" }, /credentialName is required$/],
     ["credentialName with spaces", { credentialName: "plant a" }, /credentialName must be 1-64/],
     ["credentialName too long", { credentialName: "x".repeat(65) }, /credentialName/],
     ["unknown dialect", { dialect: "soap" as TokenRefresherProps["dialect"] }, /dialect must be one of iot, oauth2, client_credentials, got "soap"/],
@@ -701,22 +702,23 @@ describe("prop validation", () => {
     ["endpointUrl with credentials", { endpointUrl: "https://app:secret@iot.example.com" }, /endpointUrl must not contain credentials/],
     ["oauth2TokenPath on iot", { oauth2TokenPath: "/token" }, /oauth2TokenPath is only used by the oauth2 and client_credentials dialects \(dialect is iot\)/],
     ["oauth2DefaultExpiresIn on iot", { oauth2DefaultExpiresIn: Duration.hours(1) }, /oauth2DefaultExpiresIn is only used by the oauth2 and client_credentials dialects \(dialect is iot\)/],
-    ["refreshWindow = interval", { refreshWindow: Duration.minutes(5) }, /refreshWindow \(5 minutes\) must be longer than the schedule interval \(5 minutes\)/],
+    ["refreshWindow = interval", { refreshWindow: Duration.minutes(5) }, /refreshWindow must be longer than the schedule interval \(5 minutes\), or the token can expire between two runs, got 5 minutes/],
     ["cron without interval", { schedule: events.Schedule.cron({ minute: "0" }) }, /scheduleInterval is required for the schedule cron/],
     ["interval not whole minutes", { schedule: events.Schedule.cron({ minute: "0" }), scheduleInterval: Duration.seconds(90) }, /scheduleInterval must be a whole number of minutes/],
-    ["schedule of a day", { schedule: events.Schedule.rate(Duration.days(1)), refreshWindow: Duration.days(1) }, /schedule interval must be at most 12 hours/],
-    ["timeout too short", { timeout: Duration.seconds(10) }, /timeout must be whole seconds between 20 seconds and 15 minutes/],
-    ["timeout >= interval", { timeout: Duration.minutes(5) }, /timeout \(5 minutes\) must be shorter than the schedule interval/],
+    ["schedule of a day", { schedule: events.Schedule.rate(Duration.days(1)), refreshWindow: Duration.days(1) }, /schedule must be between 1 minute and 12 hours, got 1 day/],
+    ["timeout too short", { timeout: Duration.seconds(10) }, /timeout must be between 20 seconds and 615 seconds, got 10 seconds/],
+    ["timeout >= interval", { timeout: Duration.minutes(5) }, /timeout must be shorter than the schedule interval \(5 minutes\), got 5 minutes/],
     [
       "timeout beyond the handler's run budget",
       { timeout: Duration.seconds(700), schedule: events.Schedule.rate(Duration.minutes(15)), refreshWindow: Duration.minutes(30) },
-      /timeout \(11 minutes 40 seconds\) leaves a run budget \(timeout - 15 s\) above the handler's maximum of 600 s/,
+      // The longest timeout is the handler's longest run budget (600 s) plus the 15 s to write and report.
+      /timeout must be between 20 seconds and 615 seconds, got 11 minutes 40 seconds/,
     ],
-    ["httpTimeout above the run budget", { httpTimeout: Duration.seconds(30) }, /httpTimeout must be between 100 ms and the run budget/],
-    ["ttl threshold >= window", { alarms: { accessTokenTtl: { threshold: Duration.minutes(15) } } }, /alarms\.accessTokenTtl\.threshold \(15 minutes\) must be positive and shorter than refreshWindow/],
-    ["zero reservedConcurrency", { reservedConcurrency: 0 }, /reservedConcurrency must be a whole number >= 1 \(leave it unset to reserve nothing\), got 0/],
+    ["httpTimeout above the run budget", { httpTimeout: Duration.seconds(30) }, /httpTimeout must not exceed the run budget \(25 seconds\), got 30 seconds/],
+    ["ttl threshold >= window", { alarms: { accessTokenTtl: { threshold: Duration.minutes(15) } } }, /alarms\.accessTokenTtl\.threshold must be shorter than the refresh window \(15 minutes\), or the alarm fires on healthy runs, got 15 minutes/],
+    ["negative reservedConcurrency", { reservedConcurrency: -1 }, /reservedConcurrency must be between 0 and 1000, got -1/],
     ["fractional reservedConcurrency", { reservedConcurrency: 1.5 }, /reservedConcurrency/],
-    ["memorySize too small", { memorySize: 64 }, /memorySize must be a whole number of MB between 128 and 10240, got 64/],
+    ["memorySize too small", { memorySize: 64 }, /memorySize must be between 128 MB and 10240 MB, got 64/],
     ["AWS/ namespace", { metricsNamespace: "AWS/Lambda" }, /metricsNamespace must be/],
     ["bad alarmEmail", { alarmEmail: "on-call" }, /alarmEmail must be an e-mail address, got "on-call"/],
   ];

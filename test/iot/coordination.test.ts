@@ -41,7 +41,7 @@ describe("one refresh per credential at a time (spec step 3)", () => {
     expect(results.find((r) => r.outcome === "Skipped")).toMatchObject({ reason: "busy", apiCalls: 0 });
     expect(f.platform.calls.refresh + f.platform.calls.login).toBe(1);
     expect(await f.storedPairIsCurrent()).toBe(true);
-    const newPairs = (await allVersions(f.config.tokenSecretId)).filter((v) => v.json.accessToken && v.json.accessToken !== seeded.accessToken);
+    const newPairs = (await allVersions(f.config.credential.tokenSecretId)).filter((v) => v.json.accessToken && v.json.accessToken !== seeded.accessToken);
     expect(newPairs).toHaveLength(1);
     expect(newPairs[0]!.stages).toContain("AWSCURRENT");
     for (const line of f.telemetry.lines) expect(line).toMatchObject({ RefreshFailed: 0, CredentialRejected: 0, AppFrozen: 0 });
@@ -100,7 +100,7 @@ describe("a crashed run's stored pair (pending completion)", () => {
     expect(crashed).toMatchObject({ outcome: "RefreshFailed", reason: "PromotionPendingError" });
     // A late writer moves the pending label onto its own version (the first protocol located pairs by it).
     await secretsClient().send(
-      new PutSecretValueCommand({ SecretId: f.config.tokenSecretId, SecretString: "{}", VersionStages: [PENDING_STAGE] }),
+      new PutSecretValueCommand({ SecretId: f.config.credential.tokenSecretId, SecretString: "{}", VersionStages: [PENDING_STAGE] }),
     );
     f.platform.reset();
     const next = await f.run();
@@ -136,7 +136,7 @@ describe("bad secret content", () => {
     const before = await fixture.stored();
     const result = await fixture.run();
     expect(result).toMatchObject({ outcome: "RefreshFailed", reason: "SecretFormatError", apiCalls: 0 });
-    expect(result.message).toBe(`SecretFormatError: token secret ${fixture.config.tokenSecretId}: accessToken must be a string, got number`);
+    expect(result.message).toBe(`SecretFormatError: token secret ${fixture.config.credential.tokenSecretId}: accessToken must be a string, got number`);
     const after = await fixture.stored();
     expect(after).toEqual(before);
     expect(fixture.platform.calls.total).toBe(0);
@@ -146,7 +146,7 @@ describe("bad secret content", () => {
   it("a token secret that is not JSON is named as such", async () => {
     fixture = await IotFixture.start({ tokenSecret: "eyJhbGciOi-not-json" });
     const result = await fixture.run();
-    expect(result.message).toBe(`SecretFormatError: token secret ${fixture.config.tokenSecretId}: SecretString is not valid JSON`);
+    expect(result.message).toBe(`SecretFormatError: token secret ${fixture.config.credential.tokenSecretId}: SecretString is not valid JSON`);
     expect((await fixture.stored()).text).toBe("eyJhbGciOi-not-json");
   });
 

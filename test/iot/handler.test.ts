@@ -25,9 +25,9 @@ beforeAll(async () => {
   sink = await EventSink.create();
   env = {
     CREDENTIAL_NAME: "plant-a",
-    CLIENT_SECRET_ID: fixture.config.clientSecretId,
-    TOKEN_SECRET_ID: fixture.config.tokenSecretId,
-    STATE_TABLE_NAME: fixture.config.stateTableName,
+    CLIENT_SECRET_ID: fixture.config.credential.clientSecretId,
+    TOKEN_SECRET_ID: fixture.config.credential.tokenSecretId,
+    STATE_TABLE_NAME: fixture.config.runtime.stateTableName,
     ENDPOINT_URL: fixture.platform.baseUrl,
     EVENT_BUS_NAME: sink.busName,
     METRICS_NAMESPACE: "TokenRefresherTest",
@@ -90,7 +90,7 @@ describe("lambda/handler.ts (the deployed entry)", () => {
 
   it("fails its cold start with a message naming a bad setting", async () => {
     await expect(loadHandler({ ...env, ENDPOINT_URL: "http://plain.example.com" })).rejects.toThrow(
-      "environment variable ENDPOINT_URL must use https://",
+      "environment variable ENDPOINT_URL must be an https URL",
     );
   });
 });

@@ -83,7 +83,7 @@ describe("IoT refresh run against moto and the platform simulator", () => {
     const f = await start();
     const before = await f.stored();
     const result = await f.run();
-    const stages = await versionStages(f.config.tokenSecretId);
+    const stages = await versionStages(f.config.credential.tokenSecretId);
     expect(Object.keys(stages)).toHaveLength(2);
     expect(stages[result.versionId!]).toEqual(expect.arrayContaining(["AWSCURRENT", "TR_PENDING"]));
     expect(stages[before.versionId]).toEqual(["AWSPREVIOUS"]);

@@ -106,9 +106,9 @@ describe("npm start", () => {
         env: {
           ...process.env,
           CREDENTIAL_NAME: "real-mode",
-          CLIENT_SECRET_ID: fixture.config.clientSecretId,
-          TOKEN_SECRET_ID: fixture.config.tokenSecretId,
-          STATE_TABLE_NAME: fixture.config.stateTableName,
+          CLIENT_SECRET_ID: fixture.config.credential.clientSecretId,
+          TOKEN_SECRET_ID: fixture.config.credential.tokenSecretId,
+          STATE_TABLE_NAME: fixture.config.runtime.stateTableName,
           ENDPOINT_URL: fixture.platform.baseUrl,
           EVENT_BUS_NAME: "",
           RUNS: "2",

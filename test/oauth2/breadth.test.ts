@@ -4,7 +4,7 @@
 // secret in moto. Also the settings' parsing and the redaction of the Basic credentials.
 import { request, Agent } from "undici";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../lambda/config.js";
+import { loadConfig } from "../../lambda/config/index.js";
 import { ConfigError, PlatformError, SecretFormatError } from "../../lambda/errors.js";
 import { OAuth2TokenClient, basicCredentials } from "../../lambda/oauth2/token-client.js";
 import { REDACTED } from "../../lambda/redaction.js";
@@ -139,17 +139,17 @@ describe("OAuth2TokenClient: scope and audience", () => {
     const unknownMethod = { ...base, clientAuth: "private_key_jwt" } as unknown as ConstructorParameters<typeof OAuth2TokenClient>[0];
     expect(() => new OAuth2TokenClient(unknownMethod)).toThrow(ConfigError);
     expect(() => new OAuth2TokenClient(unknownMethod)).toThrow(/^clientAuth must be one of client_secret_post, client_secret_basic, got "private_key_jwt"$/);
-    expect(() => new OAuth2TokenClient({ ...base, scope: 'read "all"' })).toThrow(/^scope must be scope tokens/);
-    expect(() => new OAuth2TokenClient({ ...base, scope: "read  write" })).toThrow(/^scope must be scope tokens/);
-    expect(() => new OAuth2TokenClient({ ...base, audience: "two words" })).toThrow(/^audience must be visible ASCII without spaces$/);
-    expect(() => new OAuth2TokenClient({ ...base, audience: "a".repeat(1_025) })).toThrow(/^audience must be at most 1024 characters$/);
+    expect(() => new OAuth2TokenClient({ ...base, scope: 'read "all"' })).toThrow(/^scope must be at most 1024 characters of scope tokens/);
+    expect(() => new OAuth2TokenClient({ ...base, scope: "read  write" })).toThrow(/^scope must be at most 1024 characters of scope tokens/);
+    expect(() => new OAuth2TokenClient({ ...base, audience: "two words" })).toThrow(/^audience must be at most 1024 characters of visible ASCII without spaces$/);
+    expect(() => new OAuth2TokenClient({ ...base, audience: "a".repeat(1_025) })).toThrow(/^audience must be at most 1024 characters of visible ASCII without spaces$/);
 
     const secret = { clientId: "client-1", clientSecret: "secret-123456" };
     const fromSecret = (fields: Record<string, unknown>) => () => OAuth2TokenClient.fromClientSecret({ ...secret, ...fields }, { tokenUrl: base.tokenUrl });
     expect(fromSecret({ clientAuth: "basic" })).toThrow(SecretFormatError);
     expect(fromSecret({ clientAuth: "basic" })).toThrow('client secret: clientAuth must be one of client_secret_post, client_secret_basic, got "basic"');
     expect(fromSecret({ scope: 42 })).toThrow("client secret: scope must be a string, got number");
-    expect(fromSecret({ audience: "x y" })).toThrow("client secret: audience must be visible ASCII without spaces");
+    expect(fromSecret({ audience: "x y" })).toThrow("client secret: audience must be at most 1024 characters of visible ASCII without spaces");
   });
 
   it("the client secret's clientAuth, scope and audience override the options", async () => {
@@ -196,7 +196,7 @@ describe("the client_credentials dialect through the refresh workflow", () => {
 
     const events = await sink.drain();
     expect(events.map((event) => event["detail-type"])).toEqual(["Token Refreshed"]);
-    expect(events[0]!.detail).toMatchObject({ credential: c.config.credentialName, versionId: stored.versionId });
+    expect(events[0]!.detail).toMatchObject({ credential: c.config.credential.name, versionId: stored.versionId });
     expectNoSecretsLeaked(c, first, skipped, events);
   });
 
@@ -301,7 +301,7 @@ describe("redaction of the Basic credentials", () => {
 });
 
 describe("configuration from the environment", () => {
-  const env = { CREDENTIAL_NAME: "c", CLIENT_SECRET_ID: "cs", TOKEN_SECRET_ID: "ts", STATE_TABLE_NAME: "st", ENDPOINT_URL: "https://auth.example.com" };
+  const env = { CREDENTIAL_NAME: "c", CLIENT_SECRET_ID: "cs", TOKEN_SECRET_ID: "ts", STATE_TABLE_NAME: "state", ENDPOINT_URL: "https://auth.example.com" };
 
   it("reads TOKEN_DIALECT=client_credentials, OAUTH2_CLIENT_AUTH, OAUTH2_SCOPE and OAUTH2_AUDIENCE", () => {
     const config = loadConfig({
@@ -311,19 +311,21 @@ describe("configuration from the environment", () => {
       OAUTH2_SCOPE: " devices:read devices:write ",
       OAUTH2_AUDIENCE: AUDIENCE,
     });
-    expect(config).toMatchObject({ dialect: "client_credentials", oauth2ClientAuth: "client_secret_basic", oauth2Scope: "devices:read devices:write", oauth2Audience: AUDIENCE });
-    const defaults = loadConfig({ ...env, TOKEN_DIALECT: "oauth2", OAUTH2_SCOPE: "", OAUTH2_AUDIENCE: " " });
+    expect(config.credential).toMatchObject({ dialect: "client_credentials", oauth2ClientAuth: "client_secret_basic", oauth2Scope: "devices:read devices:write", oauth2Audience: AUDIENCE });
+    const defaults = loadConfig({ ...env, TOKEN_DIALECT: "oauth2", OAUTH2_SCOPE: "", OAUTH2_AUDIENCE: " " }).credential;
     expect(defaults).not.toHaveProperty("oauth2ClientAuth");
     expect(defaults).not.toHaveProperty("oauth2Scope");
     expect(defaults).not.toHaveProperty("oauth2Audience");
   });
 
   it("rejects bad values with a ConfigError naming the variable; the token path is checked for client_credentials too", () => {
-    expect(() => loadConfig({ ...env, OAUTH2_CLIENT_AUTH: "basic" })).toThrow(
+    expect(() => loadConfig({ ...env, TOKEN_DIALECT: "oauth2", OAUTH2_CLIENT_AUTH: "basic" })).toThrow(
       'environment variable OAUTH2_CLIENT_AUTH must be one of client_secret_post, client_secret_basic, got "basic"',
     );
-    expect(() => loadConfig({ ...env, OAUTH2_SCOPE: 'a\\b' })).toThrow(/^environment variable OAUTH2_SCOPE must be scope tokens/);
-    expect(() => loadConfig({ ...env, OAUTH2_AUDIENCE: "a b" })).toThrow("environment variable OAUTH2_AUDIENCE must be visible ASCII without spaces");
+    expect(() => loadConfig({ ...env, TOKEN_DIALECT: "oauth2", OAUTH2_SCOPE: 'a\\b' })).toThrow(/^environment variable OAUTH2_SCOPE must be at most 1024 characters of scope tokens/);
+    expect(() => loadConfig({ ...env, TOKEN_DIALECT: "oauth2", OAUTH2_AUDIENCE: "a b" })).toThrow('environment variable OAUTH2_AUDIENCE must be at most 1024 characters of visible ASCII without spaces, got "a b"');
+    // Set for a dialect that does not use it: a leftover of another credential's shell.
+    expect(() => loadConfig({ ...env, OAUTH2_SCOPE: "read" })).toThrow("environment variable OAUTH2_SCOPE is only used by the oauth2 and client_credentials dialects (dialect is iot)");
     expect(() => loadConfig({ ...env, TOKEN_DIALECT: "client_credentials", OAUTH2_TOKEN_PATH: "http://auth.example.com/token" })).toThrow(ConfigError);
   });
 });

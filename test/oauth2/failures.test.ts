@@ -96,7 +96,7 @@ describe("server errors and network failures", () => {
     expect(events[0]).toMatchObject({
       source: "token-refresher",
       "detail-type": "Token Refresh Failed",
-      detail: { credential: c.config.credentialName, outcome: "RefreshFailed", httpStatus: 502, errorCode: "server_error" },
+      detail: { credential: c.config.credential.name, outcome: "RefreshFailed", httpStatus: 502, errorCode: "server_error" },
     });
     expectNoSecretsLeaked(c, result, events);
   });

@@ -2,11 +2,11 @@
 // and token secret in moto through the real SDK, the refresher's config, and captured telemetry.
 import { randomBytes } from "node:crypto";
 import { expect } from "vitest";
-import type { RefresherConfig } from "../../lambda/config.js";
+import type { RefresherConfig } from "../../lambda/config/index.js";
 import type { RetryPolicy } from "../../lambda/refresh/retry.js";
 import { runRefresh } from "../../lambda/refresh/workflow.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
-import { CapturedTelemetry, createSecret, putAsCurrent, readCurrent, testConfig, uniqueName, type CurrentSecret } from "../support/aws.js";
+import { CapturedTelemetry, createSecret, putAsCurrent, readCurrent, testConfig, uniqueName, type CurrentSecret, type TestSettings } from "../support/aws.js";
 import { registerSensitive } from "../support/leak-guard.js";
 import { createStateTable, refresherDeps, type RunnerOptions } from "../support/refresher.js";
 import type { TestPki } from "../../bin/local/pki.js";
@@ -39,7 +39,7 @@ export interface CredentialOptions {
   readonly tokenSecret?: (refreshToken: string) => object;
   /** Client secret fields overriding the correct ones (e.g. a wrong clientSecret). */
   readonly clientSecretFields?: Record<string, unknown>;
-  readonly config?: Partial<RefresherConfig>;
+  readonly config?: TestSettings;
   readonly eventBusName?: string;
   /** How the runs reach AWS (a test file's own front) and what host they run on. */
   readonly runner?: RunnerOptions;
@@ -75,7 +75,7 @@ export async function createCredential(pki: TestPki, options: CredentialOptions 
     tokenSecretName,
     initialRefreshToken,
     config: testConfig({
-      credentialName: uniqueName("cred"),
+      name: uniqueName("cred"),
       dialect: "oauth2",
       clientSecretId: clientSecretName,
       tokenSecretId: tokenSecretName,
@@ -87,7 +87,8 @@ export async function createCredential(pki: TestPki, options: CredentialOptions 
     telemetry,
     secrets,
     async run(event = {}) {
-      const result = await runRefresh(refresherDeps(credential.config, (events) => telemetry.telemetry(undefined, events), { retryPolicy: TEST_RETRY_POLICY, ...options.runner }), event);
+      const deps = refresherDeps(credential.config, (events) => telemetry.telemetry(undefined, events), { retryPolicy: TEST_RETRY_POLICY, ...options.runner });
+      const result = await runRefresh(deps, credential.config.credential, event);
       await credential.current(); // remembers whatever tokens the run stored
       remember(...server.lostRefreshTokens);
       return result;

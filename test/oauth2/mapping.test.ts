@@ -1,20 +1,24 @@
 // The OAuth2 dialect's pure parts: answer → TokenGrant or error (spec: "Errors: what each gets"),
 // token URL resolution, client secret validation, and selection by TOKEN_DIALECT=oauth2.
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../lambda/config.js";
+import { credentialSpec, loadConfig, oauth2TokenUrl, settingProblems } from "../../lambda/config/index.js";
 import { createDialect } from "../../lambda/dialects/index.js";
-import { createOAuth2Dialect, oauth2TokenUrl } from "../../lambda/dialects/oauth2.js";
+import { createOAuth2Dialect } from "../../lambda/dialects/oauth2.js";
 import { oauth2Error, readTokenResponse } from "../../lambda/oauth2/token-client.js";
 import { Redactor } from "../../lambda/redaction.js";
 import { ConfigError, PlatformError, ProtocolError, SecretFormatError } from "../../lambda/errors.js";
 
 const OLD_REFRESH = "old-refresh-token-value";
-const CONFIG = {
+const CREDENTIAL = credentialSpec({
+  name: "huawei-cloud",
+  dialect: "oauth2",
+  clientSecretId: "client",
+  tokenSecretId: "token",
   endpointUrl: "https://oauth.example.com",
-  oauth2TokenPath: "/api/v1/oauth2/token",
-  defaultExpiresInSeconds: 1800,
-  httpTimeoutMs: 1000,
-};
+  oauth2DefaultExpiresInSeconds: 1800,
+});
+if (CREDENTIAL.dialect === "iot") throw new Error("an OAuth2 credential");
+const OAUTH2 = CREDENTIAL;
 
 describe("token answers (200)", () => {
   it("reads the seed's example answer", () => {
@@ -134,20 +138,21 @@ describe("token endpoint URL", () => {
   });
 
   it.each([
-    ["http://login.example.net/token", "must use https://"],
+    ["http://login.example.net/token", 'must be a path starting with "/" or an https URL'],
     ["https://user:pw@login.example.net/token", "must not contain credentials"],
-    ["https://[bad/token", "does not make a valid URL"],
+    ["https://[bad/token", "does not make a valid URL with the endpoint"],
   ])("rejects %s", (path, problem) => {
-    expect(() => oauth2TokenUrl("https://oauth.example.com", path)).toThrow(ConfigError);
-    expect(() => oauth2TokenUrl("https://oauth.example.com", path)).toThrow(problem);
+    const values = { dialect: "oauth2", endpointUrl: "https://oauth.example.com", oauth2TokenPath: path };
+    expect(settingProblems(values)).toEqual([{ field: "oauth2TokenPath", problem }]);
+    expect(() => credentialSpec({ ...values, name: "n", clientSecretId: "c", tokenSecretId: "t" })).toThrow(ConfigError);
   });
 });
 
 describe("dialect creation", () => {
   it("validates the client secret fields by name", () => {
-    expect(() => createOAuth2Dialect(CONFIG, { clientSecret: "s" })).toThrow(new SecretFormatError("client secret", "clientId", "is required and must be a non-empty string"));
-    expect(() => createOAuth2Dialect(CONFIG, { clientId: "c", clientSecret: 5 })).toThrow("client secret: clientSecret must be a string, got number");
-    expect(() => createOAuth2Dialect(CONFIG, { clientId: "c", clientSecret: "s", caCertificate: "not pem" })).toThrow("caCertificate must be PEM");
+    expect(() => createOAuth2Dialect(OAUTH2, { clientSecret: "s" }, 1000)).toThrow(new SecretFormatError("client secret", "clientId", "is required and must be a non-empty string"));
+    expect(() => createOAuth2Dialect(OAUTH2, { clientId: "c", clientSecret: 5 }, 1000)).toThrow("client secret: clientSecret must be a string, got number");
+    expect(() => createOAuth2Dialect(OAUTH2, { clientId: "c", clientSecret: "s", caCertificate: "not pem" }, 1000)).toThrow("caCertificate must be PEM");
   });
 
   it("TOKEN_DIALECT=oauth2 selects it; it has no bootstrap", async () => {
@@ -159,7 +164,7 @@ describe("dialect creation", () => {
       STATE_TABLE_NAME: "state",
       ENDPOINT_URL: "https://oauth.example.com",
     });
-    const dialect = createDialect(config, { clientId: "c", clientSecret: "s" });
+    const dialect = createDialect(config.credential, { clientId: "c", clientSecret: "s" }, config.runtime);
     expect(dialect.bootstrap).toBeUndefined();
     expect(typeof dialect.refresh).toBe("function");
     await dialect.close();

@@ -2,7 +2,7 @@
 // token secret in moto: rotation, not-due runs, configurable token path, rejected credentials,
 // the missing initial refresh token, refresh-token replay, and servers that don't rotate.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { versionCount } from "../support/aws.js";
+import { versionCount, withSettings } from "../support/aws.js";
 import { createTestPki, type TestPki } from "../../bin/local/pki.js";
 import { ACCOUNT_ID, SCOPE } from "./auth-server.js";
 import { createCredential, expectNoSecretsLeaked, expectPairUnchanged, lastMetrics, type Credential, type CredentialOptions } from "./fixture.js";
@@ -87,12 +87,12 @@ describe("OAuth2 refresh against a rotating authorization server", () => {
     expect(await c.run()).toMatchObject({ outcome: "Refreshed" });
 
     // An absolute URL wins over ENDPOINT_URL, which then is never contacted.
-    c.config = { ...c.config, endpointUrl: "https://token-refresher.invalid", oauth2TokenPath: `${c.server.baseUrl}${tokenPath}` };
+    c.config = withSettings(c.config, { endpointUrl: "https://token-refresher.invalid", oauth2TokenPath: `${c.server.baseUrl}${tokenPath}` });
     expect(await c.run({ force: true })).toMatchObject({ outcome: "Refreshed" });
     expect(c.server.tokenRequests).toBe(2);
 
     // The default path is not where this server listens.
-    c.config = { ...c.config, endpointUrl: c.server.baseUrl, oauth2TokenPath: "/api/v1/oauth2/token" };
+    c.config = withSettings(c.config, { endpointUrl: c.server.baseUrl, oauth2TokenPath: "/api/v1/oauth2/token" });
     const missed = await c.run({ force: true });
     expect(missed).toMatchObject({ outcome: "RefreshFailed", httpStatus: 404 });
     expect(c.server.tokenRequests).toBe(2);
@@ -207,7 +207,7 @@ describe("OAuth2 refresh against a server that does not rotate", () => {
   });
 
   it("an answer without expires_in uses DEFAULT_EXPIRES_IN_SECONDS", async () => {
-    const c = await credential({ server: { omitExpiresIn: true }, config: { defaultExpiresInSeconds: 1800 } });
+    const c = await credential({ server: { omitExpiresIn: true }, config: { oauth2DefaultExpiresInSeconds: 1800 } });
     const before = Date.now();
     expect(await c.run()).toMatchObject({ outcome: "Refreshed" });
     const expiresAt = Date.parse((await c.current()).json.expiresAt as string);

@@ -25,7 +25,7 @@ describe("a failing credential backs off and writes nothing", () => {
     f.platform.setFrozen(true);
     const results = await runTicks(f, front, TICKS_PER_DAY);
 
-    expect(front.versionsCreated(f.config.tokenSecretId)).toBe(0);
+    expect(front.versionsCreated(f.config.credential.tokenSecretId)).toBe(0);
     expect(platformCalls(f)).toBeLessThanOrEqual(30);
     expect(results.every((result) => result.outcome === "AppFrozen")).toBe(true);
     expect(f.telemetry.metric("AppFrozen").every((value) => value === 1)).toBe(true);
@@ -69,7 +69,7 @@ describe("a failing credential backs off and writes nothing", () => {
     const results = await runTicks(f, front, TICKS_PER_DAY);
     expect(results.every((result) => result.outcome === "CredentialRejected")).toBe(true);
     expect(platformCalls(f)).toBeLessThanOrEqual(30);
-    expect(front.versionsCreated(f.config.tokenSecretId)).toBe(0);
+    expect(front.versionsCreated(f.config.credential.tokenSecretId)).toBe(0);
 
     // The operator stores the new secret: the next tick tries at once and logs in.
     f.platform.setSecret(await f.rotateClientSecret());
@@ -84,7 +84,7 @@ describe("transient failures keep the normal cadence", () => {
     const { outage, ticksToRecover } = await outageThenRecovery(f, front);
     expect(outage.every((result) => result.outcome === "RefreshFailed" && result.apiCalls > 0 && !result.backoffUntil)).toBe(true);
     expect(ticksToRecover).toBe(1);
-    expect(front.versionsCreated(f.config.tokenSecretId)).toBe(1);
+    expect(front.versionsCreated(f.config.credential.tokenSecretId)).toBe(1);
     expect(limitExceeded(front)).toBe(0);
   }, 120_000);
 });
@@ -95,7 +95,7 @@ describe("healthy operation stays inside the version quota", () => {
     const results = await runTicks(f, front, TICKS_PER_DAY);
     const refreshed = results.filter((result) => result.outcome === "Refreshed").length;
     expect(refreshed).toBeGreaterThanOrEqual(24);
-    expect(front.versionsCreated(f.config.tokenSecretId)).toBe(refreshed);
+    expect(front.versionsCreated(f.config.credential.tokenSecretId)).toBe(refreshed);
     expect(results.every((result) => result.outcome === "Refreshed" || result.outcome === "Skipped")).toBe(true);
   });
 
@@ -103,7 +103,7 @@ describe("healthy operation stays inside the version quota", () => {
     const f = await dueCredential(front, { seeded: false, accessTokenTtlSeconds: 20 * 60 });
     const results = await runTicks(f, front, TICKS_PER_DAY);
     expect(limitExceeded(front)).toBe(0);
-    expect(front.quota.used(f.config.tokenSecretId)).toBeLessThan(100);
+    expect(front.quota.used(f.config.credential.tokenSecretId)).toBeLessThan(100);
     const expired = results.filter((result) => result.ttlSeconds === 0 || result.ttlSeconds === undefined).length;
     expect(expired).toBeLessThanOrEqual(2);
   });

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { afterEach, beforeAll, describe, expect, vi } from "vitest";
-import type { RefresherConfig } from "../../lambda/config.js";
+import type { RefresherConfig } from "../../lambda/config/index.js";
+import type { TestSettings } from "../support/aws.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
 import type { AwsFront, FaultSpec } from "../support/aws-front.js";
 import { IotFixture } from "../support/iot-fixture.js";
@@ -17,7 +18,7 @@ import { createCredential } from "../oauth2/fixture.js";
 import { test } from "./front.js";
 
 /** Short lease and budget, so a dead holder's lease expires within the test. */
-const FAST_LEASE: Partial<RefresherConfig> = { leaseSeconds: 2, runBudgetMs: 1_500, httpTimeoutMs: 1_000, awsRequestTimeoutMs: 5_000, eventBusName: "default" };
+const FAST_LEASE: TestSettings = { leaseSeconds: 2, runBudgetMs: 1_500, httpTimeoutMs: 1_000, awsRequestTimeoutMs: 5_000, eventBusName: "default" };
 
 interface KillPoint {
   readonly step: string;
@@ -35,18 +36,18 @@ const secretCall = (operation: string, secret: (config: RefresherConfig) => stri
 const stateCall = (operation: string, nth = 1) => (config: RefresherConfig): FaultSpec => ({
   service: "dynamodb",
   operation,
-  resource: config.stateTableName,
+  resource: config.runtime.stateTableName,
   nth,
   fault: "hang",
 });
 
 const KILL_POINTS: readonly KillPoint[] = [
-  { step: "reading the token secret", hang: secretCall("GetSecretValue", (c) => c.tokenSecretId) },
+  { step: "reading the token secret", hang: secretCall("GetSecretValue", (c) => c.credential.tokenSecretId) },
   { step: "reading the state", hang: stateCall("GetItem") },
-  { step: "reading the client secret", hang: secretCall("GetSecretValue", (c) => c.clientSecretId) },
+  { step: "reading the client secret", hang: secretCall("GetSecretValue", (c) => c.credential.clientSecretId) },
   { step: "taking the lease", hang: stateCall("UpdateItem") },
-  { step: "storing the pair", hang: secretCall("PutSecretValue", (c) => c.tokenSecretId) },
-  { step: "promoting the pair", hang: secretCall("UpdateSecretVersionStage", (c) => c.tokenSecretId) },
+  { step: "storing the pair", hang: secretCall("PutSecretValue", (c) => c.credential.tokenSecretId) },
+  { step: "promoting the pair", hang: secretCall("UpdateSecretVersionStage", (c) => c.credential.tokenSecretId) },
   { step: "releasing the lease", hang: stateCall("UpdateItem", 2) },
   { step: "publishing the event", hang: () => ({ service: "events", operation: "PutEvents", fault: "hang" }) },
 ];
@@ -136,7 +137,7 @@ describe("IoT: the next runs heal after a kill at any step", () => {
     const f = await IotFixture.start({ config: FAST_LEASE });
     cleanups.push(() => f.close());
     await f.seed(60);
-    const spec = secretCall("UpdateSecretVersionStage", (c) => c.tokenSecretId)(f.config);
+    const spec = secretCall("UpdateSecretVersionStage", (c) => c.credential.tokenSecretId)(f.config);
     front.inject(spec);
     await killDuring(f.config, front, hanging(front, spec));
     front.reset();

@@ -58,12 +58,12 @@ describe("when the write cannot finish in the invocation", () => {
     const f = fixture;
     await f.seed(60);
     const before = await f.stored();
-    front.inject({ service: "secretsmanager", operation: "PutSecretValue", resource: f.config.tokenSecretId, fault: "fail", times: Infinity });
+    front.inject({ service: "secretsmanager", operation: "PutSecretValue", resource: f.config.credential.tokenSecretId, fault: "fail", times: Infinity });
 
     const result = await f.run({ endpoint: front.endpoint, invocation: { endsAt: Date.now() + 5_000 } });
     expect(result).toMatchObject({ outcome: "PairDiscarded", reason: "PairDiscardedError" });
     expect(f.telemetry.last()).toMatchObject({ PairDiscarded: 1, RefreshFailed: 1 });
-    expect(front.calls({ operation: "PutSecretValue", resource: f.config.tokenSecretId }).length).toBeGreaterThan(3);
+    expect(front.calls({ operation: "PutSecretValue", resource: f.config.credential.tokenSecretId }).length).toBeGreaterThan(3);
     expect((await f.stored()).versionId).toBe(before.versionId);
 
     front.reset();
@@ -76,7 +76,7 @@ describe("when the write cannot finish in the invocation", () => {
     fixture = await IotFixture.start();
     const f = fixture;
     await f.seed(60);
-    front.inject({ service: "secretsmanager", operation: "UpdateSecretVersionStage", resource: f.config.tokenSecretId, fault: "fail", times: Infinity });
+    front.inject({ service: "secretsmanager", operation: "UpdateSecretVersionStage", resource: f.config.credential.tokenSecretId, fault: "fail", times: Infinity });
 
     const stuck = await f.run({ endpoint: front.endpoint, invocation: { endsAt: Date.now() + 5_000 } });
     expect(stuck).toMatchObject({ outcome: "RefreshFailed", reason: "PromotionPendingError" });
@@ -88,7 +88,7 @@ describe("when the write cannot finish in the invocation", () => {
     expect(next).toMatchObject({ outcome: "Refreshed", reason: "completed-pending", apiCalls: 0 });
     expect(f.platform.calls.total).toBe(0);
     expect(await f.storedPairIsCurrent()).toBe(true);
-    expect(front.versionsCreated(f.config.tokenSecretId)).toBe(1);
+    expect(front.versionsCreated(f.config.credential.tokenSecretId)).toBe(1);
   });
 
   test("a hung EventBridge call cannot turn a finished run into a timeout", async ({ front }) => {

@@ -110,7 +110,7 @@ export async function runRotationSoak(options: RotationSoakOptions): Promise<Rot
   };
   await rotate();
 
-  const appId = (await readCurrent(fixture.config.clientSecretId)).json.appId as string;
+  const appId = (await readCurrent(fixture.config.credential.clientSecretId)).json.appId as string;
   const url = `${fixture.platform.baseUrl}${WHOAMI_PATH}`;
   const { pki } = fixture;
   /** The call ids whose first request the platform answered 401. */
@@ -120,7 +120,7 @@ export async function runRotationSoak(options: RotationSoakOptions): Promise<Rot
     const agent = new Agent({ connect: { ca: pki.caPem, cert: pki.client.certPem, key: pki.client.keyPem } });
     const secrets = timeReads(options.secrets(), readLatencyMs);
     const reader = new TokenReader({
-      secretId: fixture.config.tokenSecretId,
+      secretId: fixture.config.credential.tokenSecretId,
       secrets,
       fetch: async (input, init) => {
         const response = await undiciFetch(input, { ...(init as object), dispatcher: agent });

@@ -23,7 +23,7 @@ let secrets: SecretsManagerClient;
 
 beforeAll(async () => {
   fixture = await IotFixture.start();
-  appId = (await readCurrent(fixture.config.clientSecretId)).json.appId as string;
+  appId = (await readCurrent(fixture.config.credential.clientSecretId)).json.appId as string;
   agent = new Agent({ connect: { ca: fixture.pki.caPem, cert: fixture.pki.client.certPem, key: fixture.pki.client.keyPem } });
   whoamiUrl = `${fixture.platform.baseUrl}${WHOAMI_PATH}`;
   expect((await fixture.run({ force: true })).reason).toBe("logged-in");
@@ -59,7 +59,7 @@ async function rotate(): Promise<void> {
 
 function newReader(options: Partial<ConstructorParameters<typeof TokenReader>[0]> = {}): TokenReader {
   return new TokenReader({
-    secretId: fixture.config.tokenSecretId,
+    secretId: fixture.config.credential.tokenSecretId,
     secrets,
     // The simulator needs mutual TLS: the consumer passes a fetch bound to its agent.
     fetch: (input, init) => undiciFetch(input, { ...(init as object), dispatcher: agent }),
@@ -119,7 +119,7 @@ describe("TokenReader", () => {
     await reader.getAccessToken();
     // The platform has answered the refresher (the stored token is dead), the new pair is not stored yet.
     const document = fixture.pairDocument(3600);
-    const stored = sleep(300).then(() => putAsCurrent(fixture.config.tokenSecretId, document));
+    const stored = sleep(300).then(() => putAsCurrent(fixture.config.credential.tokenSecretId, document));
     const started = Date.now();
     const answers = await Promise.all([...Array.from({ length: 6 }, () => whoami(reader)), sleep(100).then(() => whoami(reader))]);
     const elapsed = Date.now() - started;
@@ -133,7 +133,7 @@ describe("TokenReader", () => {
   });
 
   it("a token revoked for real: the 401 reaches the caller after the bounded wait, then at once for minRereadSeconds", async () => {
-    const { json } = await readCurrent(fixture.config.clientSecretId);
+    const { json } = await readCurrent(fixture.config.credential.clientSecretId);
     let offset = 0;
     const reader = newReader({ now: () => Date.now() + offset });
     const revoked = await reader.getAccessToken();

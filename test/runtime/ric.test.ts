@@ -53,10 +53,10 @@ function deployedFunction(): DeployedFunction {
   const stack = new Stack(new App(), "RicStack", { env: { account: "123456789012", region: "us-east-1" } });
   const { config } = fixture;
   new TokenRefresher(stack, "Refresher", {
-    credentialName: config.credentialName,
-    endpointUrl: config.endpointUrl,
-    clientSecret: secretsmanager.Secret.fromSecretNameV2(stack, "ClientSecret", config.clientSecretId),
-    tokenSecret: secretsmanager.Secret.fromSecretNameV2(stack, "TokenSecret", config.tokenSecretId),
+    credentialName: config.credential.name,
+    endpointUrl: config.credential.endpointUrl,
+    clientSecret: secretsmanager.Secret.fromSecretNameV2(stack, "ClientSecret", config.credential.clientSecretId),
+    tokenSecret: secretsmanager.Secret.fromSecretNameV2(stack, "TokenSecret", config.credential.tokenSecretId),
     stateTable: dynamodb.Table.fromTableName(stack, "StateTable", stateTableName),
     eventBus: events.EventBus.fromEventBusName(stack, "Bus", EVENT_BUS),
   });
@@ -64,8 +64,8 @@ function deployedFunction(): DeployedFunction {
   const functions = Object.values(Template.fromStack(stack).findResources("AWS::Lambda::Function")) as FunctionResource[];
   const refresher = functions.find((fn) => fn.Properties.Environment?.Variables.CREDENTIAL_NAME !== undefined)!;
   const resolved: Record<string, string> = {
-    CLIENT_SECRET_ID: config.clientSecretId,
-    TOKEN_SECRET_ID: config.tokenSecretId,
+    CLIENT_SECRET_ID: config.credential.clientSecretId,
+    TOKEN_SECRET_ID: config.credential.tokenSecretId,
     STATE_TABLE_NAME: stateTableName,
     EVENT_BUS_NAME: EVENT_BUS,
   };
@@ -158,11 +158,11 @@ describe("the shipped handler asset under aws-lambda-ric on Node 22", () => {
 
   it("logs in on the first invocation and stores the pair, through the native runtime client", async () => {
     const result = await invoke({});
-    expect(result).toMatchObject({ credential: fixture.config.credentialName, outcome: "Refreshed", coldStart: true });
+    expect(result).toMatchObject({ credential: fixture.config.credential.name, outcome: "Refreshed", coldStart: true });
     expect(result.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(await fixture.storedPairIsCurrent()).toBe(true);
     const state = await new DynamoDBClient({}).send(
-      new GetItemCommand({ TableName: stateTableName, Key: { [STATE_KEY]: { S: fixture.config.credentialName } }, ConsistentRead: true }),
+      new GetItemCommand({ TableName: stateTableName, Key: { [STATE_KEY]: { S: fixture.config.credential.name } }, ConsistentRead: true }),
     );
     expect(state.Item, "the run keeps its state in the table").toBeDefined();
     // aws-lambda-cpp (the native addon built for Node 22) polled, not the JavaScript fallback client.

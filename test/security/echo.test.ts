@@ -1,9 +1,6 @@
 // Platforms that quote the request back in their error answer (the IoT simulator's echo switch and
 // the oidc-provider echo middleware): nothing secret and no terminal control character may reach the
 // handler's log lines, the delivered EventBridge events, or any CLI command's output.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Context } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { Agent, request } from "undici";
@@ -15,6 +12,7 @@ import { REFRESH_PATH } from "../../bin/local/iot-platform.js";
 import { EventSink, uniqueName, type DeliveredEvent } from "../support/aws.js";
 import { IotFixture, testPki } from "../support/iot-fixture.js";
 import { leakedSecrets, recordOutput, registerSensitive } from "../support/leak-guard.js";
+import { writePemFiles, type PemFiles } from "../support/pem-files.js";
 
 /** Secrets with characters whose raw, URL-encoded, form-encoded and JSON-escaped forms all differ. */
 const IOT_SECRET = `s3cr3t/with+plus &"quote"\\ü-${uniqueName("x")}`;
@@ -78,7 +76,7 @@ function expectClean(text: string): void {
 let iot: IotFixture;
 let oauth2: Credential;
 let sink: EventSink;
-let dir: string;
+let pem: PemFiles;
 
 beforeAll(async () => {
   const pki = await testPki();
@@ -93,16 +91,13 @@ beforeAll(async () => {
     eventBusName: sink.busName,
   });
   oauth2.server.echoRequests(true);
-  dir = await mkdtemp(join(tmpdir(), "token-refresher-echo-"));
-  await writeFile(join(dir, "ca.pem"), pki.caPem);
-  await writeFile(join(dir, "client.pem"), pki.client.certPem);
-  await writeFile(join(dir, "client.key"), pki.client.keyPem);
+  pem = await writePemFiles(pki, "echo");
 });
 
 afterAll(async () => {
   await iot.close();
   await oauth2.server.close();
-  await rm(dir, { recursive: true, force: true });
+  await pem.remove();
 });
 
 afterEach(() => {
@@ -150,9 +145,9 @@ describe("IoT: a gateway that echoes the request", () => {
   it("the handler's log lines, results and delivered events carry neither the request's secrets nor control characters", async () => {
     const env = {
       CREDENTIAL_NAME: uniqueName("echo"),
-      CLIENT_SECRET_ID: iot.config.clientSecretId,
-      TOKEN_SECRET_ID: iot.config.tokenSecretId,
-      STATE_TABLE_NAME: iot.config.stateTableName,
+      CLIENT_SECRET_ID: iot.config.credential.clientSecretId,
+      TOKEN_SECRET_ID: iot.config.credential.tokenSecretId,
+      STATE_TABLE_NAME: iot.config.runtime.stateTableName,
       ENDPOINT_URL: iot.platform.baseUrl,
       EVENT_BUS_NAME: sink.busName,
     };
@@ -204,12 +199,11 @@ describe("OAuth2: a server that quotes the form-encoded request body", () => {
 });
 
 describe("CLI: every command against echoing platforms", () => {
-  const pemFlags = () => ["--ca-cert-file", join(dir, "ca.pem"), "--client-cert-file", join(dir, "client.pem"), "--client-key-file", join(dir, "client.key")];
   const iotEnv = (overrides: Record<string, string> = {}) => ({
     CREDENTIAL_NAME: uniqueName("echo-cli"),
-    CLIENT_SECRET_ID: iot.config.clientSecretId,
-    TOKEN_SECRET_ID: iot.config.tokenSecretId,
-    STATE_TABLE_NAME: iot.config.stateTableName,
+    CLIENT_SECRET_ID: iot.config.credential.clientSecretId,
+    TOKEN_SECRET_ID: iot.config.credential.tokenSecretId,
+    STATE_TABLE_NAME: iot.config.runtime.stateTableName,
     ENDPOINT_URL: iot.platform.baseUrl,
     ...overrides,
   });
@@ -218,7 +212,7 @@ describe("CLI: every command against echoing platforms", () => {
     TOKEN_DIALECT: "oauth2",
     CLIENT_SECRET_ID: oauth2.clientSecretName,
     TOKEN_SECRET_ID: oauth2.tokenSecretName,
-    STATE_TABLE_NAME: oauth2.config.stateTableName,
+    STATE_TABLE_NAME: oauth2.config.runtime.stateTableName,
     ENDPOINT_URL: oauth2.server.baseUrl,
   });
   /** A command that reached the echo: its text says so, redacted. */
@@ -226,7 +220,7 @@ describe("CLI: every command against echoing platforms", () => {
 
   it("init (IoT login) with a new client secret from standard input", async () => {
     const env = iotEnv({ CLIENT_SECRET_ID: uniqueName("echo-client"), TOKEN_SECRET_ID: uniqueName("echo-token") });
-    const run = await runCli(["init", "--client-secret-file", "-", ...pemFlags()], {
+    const run = await runCli(["init", "--client-secret-file", "-", ...pem.flags], {
       env,
       stdin: JSON.stringify({ appId: uniqueName("echo-app"), secret: IOT_SECRET }),
     });

@@ -240,7 +240,7 @@ describe("exception texts", () => {
 
 describe("CLI texts", () => {
   it("a CliError's message is one clean line", () => {
-    expect(new CliError("AWS: denied\u001b[2J\r\nforged line\u009b1m", EXIT.usage).message).toBe("AWS: denied forged line");
+    expect(new CliError("AWS: denied\u001b[2J\r\nforged line\u009b1m", "usage").message).toBe("AWS: denied forged line");
   });
 
   it("the outcome line cleans the run's message and reason", () => {

@@ -331,6 +331,13 @@ export async function startAwsFront(options: AwsFrontOptions): Promise<AwsFront>
 
   function answerError(res: ServerResponse, req: IncomingMessage, error: AwsErrorAnswer): void {
     const requestType = req.headers["content-type"];
+    // Query-protocol services (STS, and moto's side of others) answer errors in XML; a JSON error would
+    // reach the SDK as a deserialization error instead of the AWS error it stands for.
+    if (requestType?.startsWith("application/x-www-form-urlencoded")) {
+      const xml = `<ErrorResponse><Error><Type>${error.status < 500 ? "Sender" : "Receiver"}</Type><Code>${error.type}</Code><Message>${error.message}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
+      answer(res, error.status, { "content-type": "text/xml" }, Buffer.from(xml));
+      return;
+    }
     const headers = {
       "content-type": requestType?.startsWith("application/x-amz-json") ? requestType : "application/x-amz-json-1.1",
       "x-amzn-errortype": error.type,

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
+import { CreateEventBusCommand, DescribeRuleCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -10,7 +11,8 @@ import {
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import type { RefresherConfig } from "../../lambda/config.js";
+import { CREDENTIAL_FIELDS, RUNTIME_FIELDS, credentialSpec, runtimeSettings, type RefresherConfig } from "../../lambda/config/index.js";
+import type { CredentialField, RuntimeField } from "../../lambda/config/table.js";
 import { Telemetry } from "../../lambda/telemetry/telemetry.js";
 import { recordOutput } from "./leak-guard.js";
 
@@ -39,6 +41,50 @@ export async function putAsCurrent(name: string, value: object): Promise<string>
     new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: "AWSCURRENT", MoveToVersionId: put.VersionId, RemoveFromVersionId: current.versionId }),
   );
   return put.VersionId!;
+}
+
+/** What `pause` and `resume` switch, as the stack creates it: the credential's schedule rule and its alarms (paging on-call). */
+export interface Switches {
+  readonly ruleName: string;
+  readonly alarmNames: string[];
+  /** SCHEDULE_RULE_NAME and ALARM_NAMES, as the stack sets them on the function. */
+  readonly env: Record<string, string>;
+  /** The rule's state and whether the alarms' actions are on (one value: they are switched together). */
+  read(): Promise<{ readonly scheduleRule: "enabled" | "disabled"; readonly alarmActions: "on" | "off" }>;
+}
+
+export async function createSwitches(alarmCount = 2): Promise<Switches> {
+  const ruleName = uniqueName("schedule");
+  await eventsClient().send(new PutRuleCommand({ Name: ruleName, ScheduleExpression: "rate(5 minutes)", State: "ENABLED" }));
+  const alarmNames = Array.from({ length: alarmCount }, () => uniqueName("AccessTokenTtl"));
+  const alarms = new CloudWatchClient({});
+  for (const name of alarmNames) {
+    await alarms.send(
+      new PutMetricAlarmCommand({
+        AlarmName: name,
+        Namespace: "TokenRefresher",
+        MetricName: "AccessTokenTtl",
+        Statistic: "Minimum",
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 300,
+        ComparisonOperator: "LessThanOrEqualToThreshold",
+        TreatMissingData: "breaching",
+        AlarmActions: ["arn:aws:sns:us-east-1:123456789012:on-call"],
+      }),
+    );
+  }
+  return {
+    ruleName,
+    alarmNames,
+    env: { SCHEDULE_RULE_NAME: ruleName, ALARM_NAMES: alarmNames.join(",") },
+    async read() {
+      const actions = new Set(((await alarms.send(new DescribeAlarmsCommand({ AlarmNames: alarmNames }))).MetricAlarms ?? []).map((alarm) => alarm.ActionsEnabled));
+      if (actions.size !== 1) throw new Error(`the alarms' actions differ: ${[...actions].join(", ")}`);
+      const rule = await eventsClient().send(new DescribeRuleCommand({ Name: ruleName }));
+      return { scheduleRule: rule.State === "ENABLED" ? "enabled" : "disabled", alarmActions: [...actions][0] ? "on" : "off" };
+    },
+  };
 }
 
 export interface CurrentSecret {
@@ -144,20 +190,29 @@ export class EventSink {
   }
 }
 
-export function testConfig(overrides: Partial<RefresherConfig> & Pick<RefresherConfig, "clientSecretId" | "tokenSecretId" | "endpointUrl">): RefresherConfig {
-  return {
-    credentialName: "test-credential",
-    dialect: "iot",
-    oauth2TokenPath: "/api/v1/oauth2/token",
-    defaultExpiresInSeconds: 3600,
-    refreshWindowSeconds: 900,
+/** A test credential's settings, flat: credential and runtime fields of the settings table (canonical names and units). */
+export type TestSettings = Partial<Record<CredentialField | RuntimeField, unknown>>;
+
+/**
+ * A refresher configuration built by the product's own builders (lambda/config) from the settings
+ * table's fields: fast timeouts and no events unless overridden.
+ */
+export function testConfig(overrides: TestSettings): RefresherConfig {
+  const values: TestSettings = {
+    name: "test-credential",
     httpTimeoutMs: 2_000,
     runBudgetMs: 8_000,
     leaseSeconds: 30,
     stateTableName: "token-refresher-state",
     awsRequestTimeoutMs: 2_000,
-    metricsNamespace: "TokenRefresher",
     eventBusName: "",
     ...overrides,
   };
+  const pick = (fields: readonly string[]) => Object.fromEntries(Object.entries(values).filter(([field]) => fields.includes(field)));
+  return { credential: credentialSpec(pick(CREDENTIAL_FIELDS)), runtime: runtimeSettings(pick(RUNTIME_FIELDS)) };
+}
+
+/** `config` with some settings changed, rebuilt by the product's builders (so the change is checked as the Lambda checks it). */
+export function withSettings({ credential, runtime }: RefresherConfig, overrides: TestSettings): RefresherConfig {
+  return testConfig({ ...credential, ...runtime, ...overrides });
 }

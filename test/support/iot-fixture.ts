@@ -1,9 +1,9 @@
-import type { RefresherConfig } from "../../lambda/config.js";
+import type { RefresherConfig } from "../../lambda/config/index.js";
 import type { RetryPolicy } from "../../lambda/refresh/retry.js";
 import { runRefresh } from "../../lambda/refresh/workflow.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
 import { startIotPlatform, type IotPlatform, type IotPlatformOptions } from "../../bin/local/iot-platform.js";
-import { CapturedTelemetry, createSecret, putAsCurrent, readCurrent, testConfig, uniqueName, type CurrentSecret } from "./aws.js";
+import { CapturedTelemetry, createSecret, putAsCurrent, readCurrent, testConfig, uniqueName, type CurrentSecret, type TestSettings } from "./aws.js";
 import { registerSensitive } from "./leak-guard.js";
 import { createStateTable, refresherDeps, type RunnerOptions } from "./refresher.js";
 import { createTestPki, type TestPki } from "../../bin/local/pki.js";
@@ -20,7 +20,7 @@ export interface IotFixtureOptions {
   readonly tokenSecret?: string | object;
   /** Replaces fields of the default client secret (appId, secret, CA, client certificate and key). */
   readonly clientSecret?: Record<string, unknown>;
-  readonly config?: Partial<RefresherConfig>;
+  readonly config?: TestSettings;
   readonly platform?: Partial<IotPlatformOptions>;
 }
 
@@ -37,7 +37,7 @@ export class IotFixture {
     readonly pki: TestPki,
     readonly config: RefresherConfig,
   ) {
-    this.telemetry = new CapturedTelemetry(config.eventBusName);
+    this.telemetry = new CapturedTelemetry(config.runtime.eventBusName);
   }
 
   static async start(options: IotFixtureOptions = {}): Promise<IotFixture> {
@@ -80,14 +80,15 @@ export class IotFixture {
   /** Replaces the token secret (a plain put, as an operator would) with a valid pair that has `secondsLeft` to live. */
   async seed(secondsLeft: number): Promise<Record<string, string>> {
     const document = this.pairDocument(secondsLeft);
-    await putAsCurrent(this.config.tokenSecretId, document);
+    await putAsCurrent(this.config.credential.tokenSecretId, document);
     return document;
   }
 
   async run(options: RunOptions = {}): Promise<RefreshResult> {
     try {
       return await runRefresh(
-        refresherDeps(this.config, (events) => this.telemetry.telemetry(this.config.metricsNamespace, events), { retryPolicy: FAST_RETRY, ...options }),
+        refresherDeps(this.config, (events) => this.telemetry.telemetry(this.config.runtime.metricsNamespace, events), { retryPolicy: FAST_RETRY, ...options }),
+        this.config.credential,
         options.force ? { force: true } : {},
       );
     } finally {
@@ -99,13 +100,13 @@ export class IotFixture {
   async rotateClientSecret(): Promise<string> {
     const secret = `s3cr3t-${uniqueName("iot")}`;
     registerSensitive(secret);
-    const current = await readCurrent(this.config.clientSecretId);
-    await putAsCurrent(this.config.clientSecretId, { ...current.json, secret });
+    const current = await readCurrent(this.config.credential.clientSecretId);
+    await putAsCurrent(this.config.credential.clientSecretId, { ...current.json, secret });
     return secret;
   }
 
   stored(): Promise<CurrentSecret> {
-    return readCurrent(this.config.tokenSecretId);
+    return readCurrent(this.config.credential.tokenSecretId);
   }
 
   /** The stored pair is the one the platform accepts now. */

@@ -3,7 +3,7 @@ import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { createAwsClients } from "../../lambda/aws-clients.js";
 import { AwsClock } from "../../lambda/clock.js";
-import type { RefresherConfig } from "../../lambda/config.js";
+import { functionEnvironment, type RefresherConfig } from "../../lambda/config/index.js";
 import type { RefreshDeps } from "../../lambda/refresh/workflow.js";
 import { createStateTable as createTable } from "../../bin/local/state-table.js";
 import type { Telemetry } from "../../lambda/telemetry/telemetry.js";
@@ -26,14 +26,14 @@ export interface RunnerOptions {
 
 /** The dependencies a run gets in Lambda, built the same way (lambda/aws-clients.ts), with a fresh clock per run as on a new host. */
 export function refresherDeps(
-  config: RefresherConfig,
+  { runtime }: Pick<RefresherConfig, "runtime">,
   telemetryFor: (events: EventBridgeClient) => Telemetry,
   options: RunnerOptions & Pick<RefreshDeps, "retryPolicy" | "createDialect"> = {},
 ): RefreshDeps {
   const clock = new AwsClock(options.localNow);
-  const clients = createAwsClients(config.awsRequestTimeoutMs, clock, options.endpoint ? { endpoint: options.endpoint } : {});
+  const clients = createAwsClients(runtime.awsRequestTimeoutMs, clock, options.endpoint ? { endpoint: options.endpoint } : {});
   return {
-    config,
+    runtime,
     secrets: options.secrets ? clock.watch(options.secrets) : clients.secrets,
     dynamodb: clients.dynamodb,
     clock,
@@ -46,23 +46,7 @@ export function refresherDeps(
   };
 }
 
-/** The Lambda environment variables that configure a run as `config` does (lambda/config.ts reads them). */
-export function lambdaEnvironment(config: RefresherConfig): Record<string, string> {
-  return {
-    CREDENTIAL_NAME: config.credentialName,
-    TOKEN_DIALECT: config.dialect,
-    CLIENT_SECRET_ID: config.clientSecretId,
-    TOKEN_SECRET_ID: config.tokenSecretId,
-    STATE_TABLE_NAME: config.stateTableName,
-    ENDPOINT_URL: config.endpointUrl,
-    OAUTH2_TOKEN_PATH: config.oauth2TokenPath,
-    DEFAULT_EXPIRES_IN_SECONDS: String(config.defaultExpiresInSeconds),
-    REFRESH_WINDOW_SECONDS: String(config.refreshWindowSeconds),
-    HTTP_TIMEOUT_MS: String(config.httpTimeoutMs),
-    RUN_BUDGET_MS: String(config.runBudgetMs),
-    LEASE_SECONDS: String(config.leaseSeconds),
-    AWS_REQUEST_TIMEOUT_MS: String(config.awsRequestTimeoutMs),
-    METRICS_NAMESPACE: config.metricsNamespace,
-    EVENT_BUS_NAME: config.eventBusName,
-  };
+/** The Lambda environment that configures a run as `config` does: what the construct writes (lambda/config). */
+export function lambdaEnvironment({ credential, runtime }: RefresherConfig): Record<string, string> {
+  return functionEnvironment(credential, runtime);
 }

@@ -3,16 +3,29 @@ import { lookup } from "node:dns/promises";
 import { isIP, connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { Agent, request } from "undici";
-import { loadEndpointConfig, type EndpointConfig } from "../../../lambda/config.js";
-import { oauth2TokenUrl } from "../../../lambda/dialects/oauth2.js";
+import { oauth2TokenUrl, variableOf } from "../../../lambda/config/index.js";
+import type { DialectName } from "../../../lambda/settings.js";
+import { IOT_AUTH_PATH } from "../../../lambda/iot/auth-client.js";
 import type { TlsMaterial } from "../../../lambda/http/client.js";
-import { SecretFormatError } from "../../../lambda/errors.js";
+import { SecretFormatError, errorKindOf, type ErrorKind } from "../../../lambda/errors.js";
 import { readClientSecret, tlsMaterial } from "../../../lambda/secrets/client-secret.js";
-import { CliError, EXIT, type ExitCode } from "../errors.js";
+import { CliError, EXIT, EXIT_FOR_KIND, type ExitCode } from "../errors.js";
 import type { CliIo } from "../io.js";
-import { flag, secretsClient, stringOption, type ParsedArgs } from "../settings.js";
+import { errorFact, type Output } from "../output.js";
+import { secretsClient, someSettings, stringOption, type ParsedArgs } from "../settings.js";
 
-const IOT_REFRESH_PATH = "/iocm/app/sec/v1.1.0/refreshToken";
+const IOT_REFRESH_PATH = `${IOT_AUTH_PATH}/refreshToken`;
+/** The endpoint setting, as hints name it. */
+const ENDPOINT = variableOf("endpointUrl");
+
+/** What reaching the token API takes: no token secret, state table or credential name. */
+interface EndpointConfig {
+  readonly dialect: DialectName;
+  readonly clientSecretId: string;
+  readonly endpointUrl: string;
+  readonly oauth2TokenPath: string;
+  readonly httpTimeoutMs: number;
+}
 
 export type StepName = "client secret" | "DNS" | "TCP" | "TLS" | "HTTP";
 
@@ -26,7 +39,8 @@ export interface StepResult {
 class StepFailure extends Error {
   constructor(
     readonly diagnosis: string,
-    readonly exitCode: ExitCode = EXIT.unreachable,
+    /** `secret` for the client secret's own problems; `unreachable` for the network's. */
+    readonly kind: ErrorKind = "unreachable",
   ) {
     super(diagnosis);
   }
@@ -37,19 +51,18 @@ class StepFailure extends Error {
  * certificate, verification always on), then one harmless HTTP GET — and says which step fails and
  * why. It never calls login or refresh: no token is used, issued or invalidated.
  */
-export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
-  const config = loadEndpointConfig(args.env);
+export async function checkCommand(args: ParsedArgs, io: CliIo, out: Output): Promise<ExitCode> {
+  const config = someSettings(args.env, ["dialect", "clientSecretId", "endpointUrl", "oauth2TokenPath", "httpTimeoutMs"], ["clientSecretId", "endpointUrl"]) as unknown as EndpointConfig;
   const timeoutMs = timeoutOption(stringOption(args, "timeout"), config.httpTimeoutMs);
   const target = new URL(config.dialect === "iot" ? `${config.endpointUrl}${IOT_REFRESH_PATH}` : oauth2TokenUrl(config.endpointUrl, config.oauth2TokenPath));
-  const json = flag(args, "json");
   const steps: StepResult[] = [];
   const report = (result: StepResult) => {
     steps.push(result);
-    if (!json) io.stdout(`${result.status.toUpperCase().padEnd(4)}  ${result.step.padEnd(13)}  ${result.detail}\n`);
+    out.text(`${result.status.toUpperCase().padEnd(4)}  ${result.step.padEnd(13)}  ${result.detail}\n`);
   };
-  if (!json) io.stdout(`checking ${target.origin}${target.pathname} (${config.dialect})\n`);
+  out.text(`checking ${target.origin}${target.pathname} (${config.dialect})\n`);
 
-  let exitCode: ExitCode = EXIT.ok;
+  let failure: StepFailure | undefined;
   let failedStep: StepName | undefined;
   const run = async <T>(step: StepName, action: () => Promise<{ value: T; detail: string; warn?: boolean }>): Promise<T> => {
     try {
@@ -61,7 +74,6 @@ export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<ExitCod
       if (!failure) throw error;
       report({ step, status: "fail", detail: failure.diagnosis });
       failedStep = step;
-      exitCode = failure.exitCode;
       throw failure;
     }
   };
@@ -76,19 +88,26 @@ export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<ExitCod
     await run("HTTP", () => httpProbe(target, tls, timeoutMs));
   } catch (error) {
     if (!(error instanceof StepFailure)) throw error;
+    failure = error;
   }
-  if (json) {
-    io.stdout(`${JSON.stringify({ target: `${target.origin}${target.pathname}`, reachable: failedStep === undefined, steps, exitCode }, null, 2)}\n`);
-  } else {
-    io.stdout(failedStep === undefined ? "reachable\n" : `not reachable: the ${failedStep} step failed\n`);
-  }
+  const exitCode = failure ? EXIT_FOR_KIND[failure.kind] : EXIT.ok;
+  out.done(
+    {
+      target: `${target.origin}${target.pathname}`,
+      reachable: failure === undefined,
+      steps,
+      exitCode,
+      ...(failure && { error: errorFact(failure.kind, `the ${failedStep} step failed: ${failure.diagnosis}`, undefined) }),
+    },
+    failure === undefined ? "reachable\n" : `not reachable: the ${failedStep} step failed\n`,
+  );
   return exitCode;
 }
 
 function timeoutOption(raw: string | undefined, fallbackMs: number): number {
   if (raw === undefined) return fallbackMs;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 120) throw new CliError(`--timeout must be a number of seconds between 0 and 120, got "${raw}"`, EXIT.usage);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 120) throw new CliError(`--timeout must be a number of seconds between 0 and 120, got "${raw}"`, "usage");
   return Math.round(seconds * 1000);
 }
 
@@ -113,8 +132,8 @@ async function readTls(config: EndpointConfig, args: ParsedArgs, io: CliIo): Pro
     tls = tlsMaterial(await readClientSecret(secrets, config.clientSecretId));
   } catch (error) {
     const name = error instanceof Error ? error.name : "Error";
-    if (error instanceof SecretFormatError) throw new StepFailure(error.message, EXIT.usage);
-    throw new StepFailure(`cannot read ${config.clientSecretId}: ${name}${name === "ResourceNotFoundException" ? " — create it with token-refresher init" : ""}`, EXIT.usage);
+    if (error instanceof SecretFormatError) throw new StepFailure(error.message, "secret");
+    throw new StepFailure(`cannot read ${config.clientSecretId}: ${name}${name === "ResourceNotFoundException" ? " — create it with token-refresher init" : ""}`, errorKindOf(error));
   } finally {
     if (!io.secrets) secrets.destroy();
   }
@@ -126,12 +145,12 @@ async function readTls(config: EndpointConfig, args: ParsedArgs, io: CliIo): Pro
     try {
       matches = cert.checkPrivateKey(createPrivateKey(tls.key));
     } catch {
-      throw new StepFailure("clientKey is not a readable private key (PEM, unencrypted)", EXIT.usage);
+      throw new StepFailure("clientKey is not a readable private key (PEM, unencrypted)", "secret");
     }
-    if (!matches) throw new StepFailure("clientKey does not belong to clientCertificate: store the key the certificate was issued for", EXIT.usage);
+    if (!matches) throw new StepFailure("clientKey does not belong to clientCertificate: store the key the certificate was issued for", "secret");
     const expires = Date.parse(cert.validTo);
     const now = (io.now ?? Date.now)();
-    if (expires <= now) throw new StepFailure(`clientCertificate (${cn(cert.subject)}) expired on ${new Date(expires).toISOString()}: renew it and store it in the client secret`, EXIT.usage);
+    if (expires <= now) throw new StepFailure(`clientCertificate (${cn(cert.subject)}) expired on ${new Date(expires).toISOString()}: renew it and store it in the client secret`, "secret");
     if (expires - now < 14 * 86_400_000) warn = true;
     notes.push(`client certificate: ${describeCert(tls.cert)}${warn ? " — EXPIRES WITHIN 14 DAYS" : ""}`);
   } else {
@@ -149,7 +168,7 @@ async function resolveHost(host: string): Promise<{ value: string; detail: strin
     const code = (error as { code?: string }).code ?? "error";
     const why =
       code === "ENOTFOUND"
-        ? "no such host — check the host name in ENDPOINT_URL (and, in a VPC, that its DNS resolves public names)"
+        ? `no such host — check the host name in ${ENDPOINT} (and, in a VPC, that its DNS resolves public names)`
         : code === "EAI_AGAIN"
           ? "the DNS server did not answer (temporary failure) — check this machine's or the VPC's DNS"
           : "lookup failed";
@@ -174,7 +193,7 @@ function openTcp(address: string, port: number, timeoutMs: number): Promise<{ va
       clearTimeout(timer);
       const code = error.code ?? "error";
       const why: Record<string, string> = {
-        ECONNREFUSED: "connection refused — nothing listens on that port; check the port in ENDPOINT_URL (the IoT platform uses 8743)",
+        ECONNREFUSED: `connection refused — nothing listens on that port; check the port in ${ENDPOINT} (the IoT platform uses 8743)`,
         EHOSTUNREACH: "host unreachable — no route to it from here",
         ENETUNREACH: "network unreachable — no route to it from here",
         ECONNRESET: "the connection was reset — a firewall may block it",
@@ -205,12 +224,12 @@ export function diagnoseTls(code: string | undefined, message: string, tls: TlsM
   if (c === "ERR_TLS_CERT_ALTNAME_INVALID") {
     const at = message.lastIndexOf("altnames: ");
     const names = at >= 0 ? message.slice(at + "altnames: ".length) : undefined;
-    return `the server's certificate does not name this host${names ? ` (it names ${names})` : ""} — use one of those names in ENDPOINT_URL`;
+    return `the server's certificate does not name this host${names ? ` (it names ${names})` : ""} — use one of those names in ${ENDPOINT}`;
   }
   if (c === "CERT_HAS_EXPIRED") return "the server's certificate has expired — the platform must renew it (or check this machine's clock)";
   if (c === "CERT_NOT_YET_VALID") return "the server's certificate is not valid yet — check this machine's clock";
   if (/WRONG_VERSION_NUMBER|EPROTO/.test(c) || /wrong version number/i.test(message)) {
-    return `the server does not speak TLS on this port (${c || "protocol error"}) — check the port, and that ENDPOINT_URL's service is HTTPS`;
+    return `the server does not speak TLS on this port (${c || "protocol error"}) — check the port, and that the service at ${ENDPOINT} is HTTPS`;
   }
   const refusedClient = /ALERT_(CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|ACCESS_DENIED|DECRYPT_ERROR)/.test(c);
   if (refusedClient || afterHandshake || c === "ECONNRESET" || c === "UND_ERR_SOCKET") {
@@ -286,7 +305,7 @@ async function httpProbe(target: URL, tls: TlsMaterial, timeoutMs: number): Prom
     const status = answer.statusCode;
     const took = `${Math.round(performance.now() - started)} ms`;
     const base = `GET ${target.pathname} answered ${status} in ${took} (a GET is not a token call: no token was used or changed)`;
-    if (status === 404) return { value: undefined, detail: `${base}; 404 may mean ENDPOINT_URL is not the platform's base URL (only https://host:port)`, warn: true };
+    if (status === 404) return { value: undefined, detail: `${base}; 404 may mean ${ENDPOINT} is not the platform's base URL (only https://host:port)`, warn: true };
     if (status >= 500) return { value: undefined, detail: `${base}; the platform reports an error — Huawei: contact IoT platform maintenance personnel if it persists`, warn: true };
     return { value: undefined, detail: base };
   } catch (error) {
