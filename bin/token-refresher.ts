@@ -1,6 +1,6 @@
-// The `token-refresher` command (package.json "bin"; bundled to dist/token-refresher.mjs by
-// `npm run build`, which `npm ci` runs as `prepare`). The logic is in ./cli/main.ts, which tests
-// also run in-process.
+// The `token-refresher` command (package.json "bin"; bundled whole, AWS SDK included, to
+// dist/token-refresher.mjs by `npm run build`). The logic is in ./cli/main.ts, which tests also run
+// in-process.
 import { processIo } from "./cli/io.js";
 import { main } from "./cli/main.js";
 

@@ -1,4 +1,4 @@
-import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import { ArnFormat, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
@@ -8,6 +8,7 @@ import type { Construct } from "constructs";
 import { isOAuth2Dialect, usesRefreshToken } from "../lambda/settings.js";
 import type { AppConfig, CredentialConfig } from "./config.js";
 import { TokenRefresher } from "./token-refresher/index.js";
+import { addAlarmTopicOutput } from "./token-refresher/outputs.js";
 
 export interface TokenRefresherStackProps extends StackProps {
   readonly config: AppConfig;
@@ -26,15 +27,12 @@ export class TokenRefresherStack extends Stack {
       this.alarmTopic = sns.Topic.fromTopicArn(this, "AlarmTopic", config.alarmTopicArn);
     } else {
       this.alarmTopic = new sns.Topic(this, "AlarmTopic", { displayName: "token-refresher alarms", enforceSSL: true });
-      new CfnOutput(this, "AlarmTopicArn", { value: this.alarmTopic.topicArn, description: "SNS topic of every token-refresher alarm" });
+      addAlarmTopicOutput(this.alarmTopic);
     }
     if (config.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(config.alarmEmail));
 
+    // Each refresher adds its credential's outputs, and the first one the state table's (StateTableName).
     this.refreshers = config.credentials.map((credential) => this.addCredential(credential, config));
-    new CfnOutput(this, "StateTableName", {
-      value: this.refreshers[0]!.stateTable.tableName,
-      description: "DynamoDB table of every credential's lease and operational state (one item per credential)",
-    });
   }
 
   private addCredential(c: CredentialConfig, config: AppConfig): TokenRefresher {
@@ -59,7 +57,7 @@ export class TokenRefresherStack extends Stack {
     // Fields from `defaults` apply only to the credentials whose dialect uses them.
     const oauth2 = isOAuth2Dialect(c.dialect);
     const refreshTokenTtlHours = usesRefreshToken(c.dialect) ? c.refreshTokenTtlThresholdHours : undefined;
-    const refresher = new TokenRefresher(this, id, {
+    return new TokenRefresher(this, id, {
       credentialName: c.name,
       dialect: c.dialect,
       endpointUrl: c.endpointUrl,
@@ -94,16 +92,5 @@ export class TokenRefresherStack extends Stack {
       metricsNamespace: config.metricsNamespace,
       eventBus,
     });
-
-    new CfnOutput(this, `${id}-ClientSecretArn`, {
-      value: refresher.clientSecret.secretArn,
-      description: `${c.name}: client secret (fill it: aws secretsmanager put-secret-value --secret-id <this> --secret-string file://client.json)`,
-    });
-    new CfnOutput(this, `${id}-TokenSecretArn`, { value: refresher.tokenSecret.secretArn, description: `${c.name}: token secret consumers read (AWSCURRENT)` });
-    new CfnOutput(this, `${id}-FunctionName`, {
-      value: refresher.function.functionName,
-      description: `${c.name}: refresher function (force a refresh: aws lambda invoke --function-name <this> --payload '{"force":true}' out.json)`,
-    });
-    return refresher;
   }
 }

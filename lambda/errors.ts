@@ -71,7 +71,7 @@ export class ConfigError extends RefreshError {
   }
 }
 
-/** A secret's content is not what the schema says; `field` names the offending field. */
+/** A secret's content is not what the schema says; `field` names the offending field, `secretId` the secret where known. */
 export class SecretFormatError extends RefreshError {
   override readonly name = "SecretFormatError";
   constructor(
@@ -79,8 +79,9 @@ export class SecretFormatError extends RefreshError {
     readonly field: string,
     /** What is wrong with the field, without the secret's name (the message adds it). */
     readonly problem: string,
+    readonly secretId?: string,
   ) {
-    super(`${secretRole}: ${field} ${problem}`, { kind: "secret" });
+    super(`${secretRole}${secretId === undefined ? "" : ` ${secretId}`}: ${field} ${problem}`, { kind: "secret" });
   }
 }
 

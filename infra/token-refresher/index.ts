@@ -8,12 +8,12 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
-import * as sns from "aws-cdk-lib/aws-sns";
-import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import type * as sns from "aws-cdk-lib/aws-sns";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { usesRefreshToken } from "../../lambda/settings.js";
 import { METRIC } from "../../lambda/telemetry/names.js";
+import { alarmTopicOf, subscribeOnce } from "./alarm-topic.js";
 import { addAlarms, enabledAlarmNames, type AlarmKind } from "./alarms.js";
 import { addDashboard, dashboardWidgets, type DashboardInputs } from "./dashboard.js";
 import { refresherEnvironment } from "./environment.js";
@@ -21,6 +21,7 @@ import { createRefresherFunction } from "./function.js";
 import { refresherMetric } from "./metrics.js";
 import { suppressNag, type NagSuppression } from "./nag.js";
 import { scheduleRuleName } from "./names.js";
+import { addCredentialOutputs } from "./outputs.js";
 import {
   arnForPolicies,
   exemptPrincipalArns,
@@ -42,8 +43,9 @@ export { stateTableOf } from "./state-table.js";
 /**
  * One credential's refresher: an EventBridge-scheduled Lambda that refreshes the access token kept
  * in the token secret, the two secrets (created with resource policies, or imported), its item in the
- * stack's state table, least-privilege IAM, the failure queues, the on-call alarms and, on request, a
- * dashboard. Several can live side by side in one stack.
+ * stack's state table, least-privilege IAM, the failure queues, the on-call alarms (to the stack's
+ * alarm topic unless given one) and, on request, a dashboard, and the stack outputs the runbook reads.
+ * Several can live side by side in one stack.
  */
 export class TokenRefresher extends Construct {
   readonly credentialName: string;
@@ -72,7 +74,7 @@ export class TokenRefresher extends Construct {
   readonly scheduleRule: events.Rule;
   /** The schedule rule's name, also in the function's environment (docs/configuration.md). */
   readonly scheduleRuleName: string;
-  /** The topic every alarm notifies; undefined when `alarmActions` replaces it. */
+  /** The topic every alarm notifies (`alarmTopic`, or the stack's shared one); undefined when `alarmActions` replaces it. */
   readonly alarmTopic?: sns.ITopic;
   readonly credentialRejectedAlarm?: cloudwatch.Alarm;
   readonly appFrozenAlarm?: cloudwatch.Alarm;
@@ -137,6 +139,7 @@ export class TokenRefresher extends Construct {
     this.accessTokenTtlThreshold = settings.alarms.accessTokenTtl && Duration.seconds(settings.alarms.accessTokenTtl.threshold);
     this.refreshTokenTtlThreshold = settings.alarms.refreshTokenTtl && Duration.seconds(settings.alarms.refreshTokenTtl.threshold);
     this.dashboard = props.dashboard ? addDashboard(this, this.dashboardInputs()) : undefined;
+    addCredentialOutputs(this, this);
   }
 
   /**
@@ -371,8 +374,8 @@ export class TokenRefresher extends Construct {
 
   private alarmTopicFor(props: TokenRefresherProps): sns.ITopic | undefined {
     if (props.alarmActions) return undefined;
-    const topic = props.alarmTopic ?? new sns.Topic(this, "AlarmTopic", { displayName: `token-refresher ${props.credentialName} alarms`, enforceSSL: true });
-    if (props.alarmEmail) topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    const topic = props.alarmTopic ?? alarmTopicOf(this);
+    if (props.alarmEmail) subscribeOnce(topic, props.alarmEmail);
     return topic;
   }
 

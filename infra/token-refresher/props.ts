@@ -282,13 +282,15 @@ export interface TokenRefresherProps {
 
   /**
    * SNS topic for every alarm of this credential (ALARM and OK). Pass your on-call topic; several
-   * refreshers can share one. Ignored when `alarmActions` is given.
-   * @default - a new topic (SSL-only publishing), unless `alarmActions` is given
+   * refreshers can share one. Must not be set with `alarmActions`.
+   * @default - the stack's token-refresher alarm topic (SSL-only publishing, output `AlarmTopicArn`),
+   * created by the first refresher given no topic and shared by every other one; none with `alarmActions`
    */
   readonly alarmTopic?: sns.ITopic;
 
   /**
-   * E-mail address subscribed to the alarm topic (the address must confirm the subscription).
+   * E-mail address subscribed to the alarm topic (the address must confirm the subscription). Of a
+   * shared topic: it gets every credential's alarms; refreshers naming the same address subscribe it once.
    * @default - no subscription
    */
   readonly alarmEmail?: string;

@@ -1,16 +1,18 @@
-import { RemovalPolicy, Stack } from "aws-cdk-lib";
+import { CfnOutput, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type { Construct } from "constructs";
 import { STATE_KEY, STATE_TTL_ATTRIBUTE } from "../../lambda/settings.js";
 import { suppressNag } from "./nag.js";
+import { OUTPUT_IDS } from "./outputs.js";
 
 /** Construct id of the stack's state table, directly under the stack. */
 const STATE_TABLE_ID = "TokenRefresherStateTable";
 
 /**
- * The state table of `scope`'s stack, created by the first TokenRefresher in the stack and shared by
- * all of them (README, "What one credential creates"): on-demand, one item per credential under the
- * partition key `credential`, stale items removed through the TTL attribute `ttl`.
+ * The state table of `scope`'s stack, created by the first TokenRefresher in the stack with the stack
+ * output `StateTableName`, and shared by all of them (README, "What one credential creates"):
+ * on-demand, one item per credential under the partition key `credential`, stale items removed
+ * through the TTL attribute `ttl`.
  *
  * - Encrypted with the AWS-managed key `aws/dynamodb` (KMS use appears in CloudTrail; no key policy
  *   to maintain). The table holds no secret: leases, failure streaks and version ids.
@@ -28,6 +30,10 @@ export function stateTableOf(scope: Construct): dynamodb.Table {
     encryption: dynamodb.TableEncryption.AWS_MANAGED,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false },
     removalPolicy: RemovalPolicy.DESTROY,
+  });
+  new CfnOutput(stack, OUTPUT_IDS.stateTable, {
+    value: table.tableName,
+    description: "DynamoDB table of every credential's lease and operational state (one item per credential)",
   });
   suppressNag(table, [
     {

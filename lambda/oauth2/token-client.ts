@@ -3,7 +3,7 @@ import { GrantReader } from "../dialects/grant.js";
 import { DEFAULT_HTTP_TIMEOUT_MS, HttpClient, httpsUrl, type HttpAnswer } from "../http/client.js";
 import { Redactor } from "../redaction.js";
 import { Deadline } from "../refresh/deadline.js";
-import { credentialField, tlsMaterial } from "../secrets/client-secret.js";
+import { CLIENT_SECRET, credentialField, tlsMaterial } from "../secrets/client-secret.js";
 import { optionalString } from "../secrets/fields.js";
 import { OAUTH2_OPTION_SETTINGS, oauth2OptionProblem, type OAuth2Option } from "../config/rules.js";
 import { SETTINGS } from "../config/table.js";
@@ -111,7 +111,7 @@ export class OAuth2TokenClient {
     const clientId = credentialField(clientSecret, "clientId");
     const secret = credentialField(clientSecret, "clientSecret", MAX_CLIENT_SECRET_CHARS);
     const tls = tlsMaterial(clientSecret);
-    const field = (name: string) => optionalString("client secret", clientSecret, name, MAX_SCOPE_CHARS)?.trim() || undefined;
+    const field = (name: string) => optionalString(CLIENT_SECRET, clientSecret, name, MAX_SCOPE_CHARS)?.trim() || undefined;
     const fromSecret = checkedOptions(
       { clientAuth: field("clientAuth"), scope: field("scope"), audience: field("audience") },
       (name, problem) => new SecretFormatError("client secret", name, problem),

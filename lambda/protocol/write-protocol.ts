@@ -208,7 +208,7 @@ export class WriteProtocol {
     const stored = await this.store.currentText();
     if (!stored) return { kind: "none" };
     try {
-      return { kind: "pair", version: { arn: stored.arn, versionId: stored.versionId, document: parseTokenDocument(stored.text) } };
+      return { kind: "pair", version: { arn: stored.arn, versionId: stored.versionId, document: parseTokenDocument(stored.text, this.store.secretId) } };
     } catch (error) {
       if (error instanceof SecretFormatError) return { kind: "unreadable", versionId: stored.versionId, problem: error };
       throw error;

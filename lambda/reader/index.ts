@@ -1,3 +1,12 @@
 // The package's public entry for consuming services: `import { TokenReader } from "token-refresher/reader"`.
-export { TokenReader, TokenUnavailableError, type AccessToken, type TokenReaderOptions, type WithTokenOptions } from "./token-reader.js";
+// Every error a reader throws is exported here (README, "Reading the token from a service").
+export {
+  TokenReader,
+  TokenSecretReadError,
+  TokenUnavailableError,
+  type AccessToken,
+  type TokenReaderOptions,
+  type WithTokenOptions,
+} from "./token-reader.js";
+export { SecretFormatError } from "../errors.js";
 export type { TokenDocument } from "../secrets/token-store.js";

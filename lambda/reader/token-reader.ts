@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { setTimeout as sleep } from "node:timers/promises";
+import { describeError } from "../errors.js";
 import { parseTokenDocument } from "../secrets/token-store.js";
 
 /** The access token a consuming service uses, as stored by the refresher. Never log `accessToken`. */
@@ -45,9 +46,36 @@ export interface WithTokenOptions<T> {
   readonly isUnauthorized?: (outcome: { readonly result?: T; readonly error?: unknown }) => boolean;
 }
 
-/** The token secret holds no usable access token (not initialized, expired, or unreadable). */
+/**
+ * There is no usable access token: the token secret holds none yet, or an expired one, or (the
+ * subclass TokenSecretReadError) it cannot be read. `secretId` names the secret as the reader was given it.
+ */
 export class TokenUnavailableError extends Error {
-  override readonly name = "TokenUnavailableError";
+  override readonly name: string = "TokenUnavailableError";
+  readonly secretId: string;
+
+  constructor(message: string, details: { readonly secretId: string; readonly cause?: unknown }) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.secretId = details.secretId;
+  }
+}
+
+/**
+ * The token secret could not be read: GetSecretValue failed (no such secret or one scheduled for
+ * deletion, access or its KMS key denied, throttling, no AWS credentials, the network). `cause` is the
+ * AWS SDK's error, `errorName` its name (ResourceNotFoundException, AccessDeniedException, ...) and
+ * `httpStatus` AWS's answer's status, when there was an answer.
+ */
+export class TokenSecretReadError extends TokenUnavailableError {
+  override readonly name = "TokenSecretReadError";
+  readonly errorName: string;
+  readonly httpStatus?: number;
+
+  constructor(secretId: string, cause: unknown) {
+    super(`the token secret ${secretId} could not be read: ${describeError(cause)}`, { secretId, cause });
+    this.errorName = cause instanceof Error ? cause.name : typeof cause;
+    this.httpStatus = (cause as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  }
 }
 
 /** Default of `rotationWaitMs`: a rotation stores its new pair in two Secrets Manager writes, well within it. */
@@ -107,6 +135,11 @@ interface GaveUp {
  * the 401 goes to the caller, and for `minRereadSeconds` further 401s for that token do too, at once.
  *
  * The reader never refreshes: it cannot (it has no access to the client secret). It never logs.
+ *
+ * What it throws names the token secret (`secretId`): TokenUnavailableError when the secret holds no
+ * token or an expired one, its subclass TokenSecretReadError when the secret cannot be read (the AWS
+ * SDK's error is the `cause`), SecretFormatError when the secret's JSON is malformed. The constructor
+ * throws TypeError or RangeError for bad options. `withToken` and `fetch` pass on what `fn` or `fetch` throws.
  */
 export class TokenReader {
   private readonly secrets: SecretsManagerClient;
@@ -260,22 +293,24 @@ export class TokenReader {
 
   private async readOnce(seq: number): Promise<AccessToken> {
     this.secretReads++;
-    const answer = await this.secrets.send(new GetSecretValueCommand({ SecretId: this.options.secretId, VersionStage: "AWSCURRENT" }));
-    const document = parseTokenDocument(answer.SecretString);
+    const secretId = this.options.secretId;
+    const answer = await this.secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: "AWSCURRENT" })).catch((error: unknown) => {
+      throw new TokenSecretReadError(secretId, error);
+    });
+    const document = parseTokenDocument(answer.SecretString, secretId);
     const readAt = this.now();
     const newest = seq > this.settledSeq;
     if (newest) this.settledSeq = seq;
     if (!document.accessToken || !document.expiresAt) {
       if (newest) this.cached = undefined;
-      throw new TokenUnavailableError(
-        `token secret ${this.options.secretId} holds no access token yet: the refresher has not stored a pair (run "token-refresher init")`,
-      );
+      throw new TokenUnavailableError(`token secret ${secretId} holds no access token yet: the refresher has not stored a pair (run "token-refresher init")`, { secretId });
     }
     const expiresAt = Date.parse(document.expiresAt);
     if (expiresAt <= readAt) {
       if (newest) this.cached = undefined;
       throw new TokenUnavailableError(
-        `the access token in ${this.options.secretId} expired at ${document.expiresAt} (refreshed at ${document.refreshedAt ?? "unknown"}): the refresher is not keeping it fresh`,
+        `the access token in ${secretId} expired at ${document.expiresAt} (refreshed at ${document.refreshedAt ?? "unknown"}): the refresher is not keeping it fresh`,
+        { secretId },
       );
     }
     const token: AccessToken = {

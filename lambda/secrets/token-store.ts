@@ -9,7 +9,7 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import { RefreshError } from "../errors.js";
 import { MAX_SCOPE_CHARS, MAX_TOKEN_CHARS } from "../settings.js";
-import { optionalString, optionalTimestamp, parseSecretObject } from "./fields.js";
+import { optionalString, optionalTimestamp, parseSecretObject, type SecretSource } from "./fields.js";
 import { putOrCreateSecret } from "./put-or-create.js";
 
 const ROLE = "token secret";
@@ -48,18 +48,22 @@ export interface StoredText {
   readonly text: string | undefined;
 }
 
-/** Parses and type-checks the token secret. An empty string or `{}` is a secret with no pair yet. */
-export function parseTokenDocument(text: string | undefined): TokenDocument {
-  const raw = text?.trim() === "" ? {} : parseSecretObject(ROLE, text);
-  const token = (field: string) => optionalString(ROLE, raw, field, MAX_TOKEN_CHARS);
+/**
+ * Parses and type-checks the token secret. An empty string or `{}` is a secret with no pair yet. A
+ * SecretFormatError names the field, and `secretId` (the secret's name or ARN) where it is given.
+ */
+export function parseTokenDocument(text: string | undefined, secretId?: string): TokenDocument {
+  const source: SecretSource = { role: ROLE, secretId };
+  const raw = text?.trim() === "" ? {} : parseSecretObject(source, text);
+  const token = (field: string) => optionalString(source, raw, field, MAX_TOKEN_CHARS);
   return {
     accessToken: token("accessToken"),
     refreshToken: token("refreshToken"),
-    tokenType: optionalString(ROLE, raw, "tokenType", 64),
-    scope: optionalString(ROLE, raw, "scope", MAX_SCOPE_CHARS),
-    expiresAt: optionalTimestamp(ROLE, raw, "expiresAt"),
-    refreshedAt: optionalTimestamp(ROLE, raw, "refreshedAt"),
-    refreshTokenExpiresAt: optionalTimestamp(ROLE, raw, "refreshTokenExpiresAt"),
+    tokenType: optionalString(source, raw, "tokenType", 64),
+    scope: optionalString(source, raw, "scope", MAX_SCOPE_CHARS),
+    expiresAt: optionalTimestamp(source, raw, "expiresAt"),
+    refreshedAt: optionalTimestamp(source, raw, "refreshedAt"),
+    refreshTokenExpiresAt: optionalTimestamp(source, raw, "refreshTokenExpiresAt"),
   };
 }
 
@@ -177,7 +181,7 @@ export class TokenStore {
 
   private async read(which: { VersionStage: string } | { VersionId: string }): Promise<TokenVersion | undefined> {
     const answer = await this.get(which);
-    return answer && { arn: answer.ARN ?? this.secretId, versionId: answer.VersionId ?? "", document: parseTokenDocument(answer.SecretString) };
+    return answer && { arn: answer.ARN ?? this.secretId, versionId: answer.VersionId ?? "", document: parseTokenDocument(answer.SecretString, this.secretId) };
   }
 
   private async get(which: { VersionStage: string } | { VersionId: string }): Promise<GetSecretValueCommandOutput | undefined> {

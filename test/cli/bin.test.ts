@@ -1,5 +1,6 @@
-// The packaged command as operators run it: the esbuild bundle that `npm ci` builds (prepare) and
-// package.json "bin" points to, spawned as a real process against moto and the IoT simulator.
+// The packaged command as operators run it: the esbuild bundle (bin/build.mjs, current with the sources
+// under test: the global setup builds it) that package.json "bin" points to, spawned as a real process
+// against moto and the IoT simulator.
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
@@ -21,8 +22,6 @@ const appId = uniqueName("bin-app");
 const appSecret = `bin-secret-${uniqueName("s")}`;
 
 beforeAll(async () => {
-  // What `npm ci` runs as prepare: the bundle must be current with the sources under test.
-  await exec(process.execPath, ["bin/build.mjs"]);
   const pkg = JSON.parse(await readFile("package.json", "utf8")) as { bin: Record<string, string> };
   binPath = pkg.bin["token-refresher"]!;
   pki = await testPki();

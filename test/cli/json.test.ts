@@ -115,7 +115,7 @@ describe("--json on failure: one document with error.kind, error.message and err
     await failure(initArgs(), { env, stdin: JSON.stringify({ appId }) }, "secret", 2);
     await createSecret(env.TOKEN_SECRET_ID!, "not json");
     const doc = await failure(initArgs(), { env, stdin: clientSecretJson }, "secret", 2);
-    expect(doc).toMatchObject({ clientSecret: { action: "created" }, error: { message: expect.stringContaining("token secret: SecretString is not valid JSON") as string } });
+    expect(doc).toMatchObject({ clientSecret: { action: "created" }, error: { message: expect.stringContaining(`token secret ${env.TOKEN_SECRET_ID}: SecretString is not valid JSON`) as string } });
     expect((doc.error as { hint: string }).hint).toContain("--replace");
   });
 

@@ -1,29 +1,37 @@
-// The package as another project gets it: packed, installed offline outside this repository,
-// type-checked under a strict consumer configuration, and synthesized (README, "Using the construct
-// in your own CDK app").
+// The package as other projects get it: packed, installed offline outside this repository into a
+// service that only reads the token and into a CDK app, type-checked under a strict consumer
+// configuration, run, and synthesized (README, "Reading the token from a service" and "Using the
+// construct in your own CDK app").
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONSUMER_STACK, createConsumerProject, type ConsumerProject } from "./consumer-project.js";
+import { createSecret, uniqueName } from "../support/aws.js";
+import { CONSUMER_STACK, createConsumerProjects, type ConsumerProjects } from "./consumer-project.js";
+
+const execFileAsync = promisify(execFile);
+
+/** What a service that installs the package only to read the token may have in its node_modules at most. */
+const READER_ONLY_MAX_BYTES = 25_000_000;
 
 interface Resource {
   readonly Type: string;
   readonly Properties: Record<string, unknown>;
 }
 
-let consumer: ConsumerProject;
+let consumer: ConsumerProjects;
 
 beforeAll(async () => {
-  consumer = await createConsumerProject();
-  const { packed, timings } = consumer;
+  consumer = await createConsumerProjects();
+  const { packed, service, timings } = consumer;
   console.log(
     `package: ${(packed.size / 1024).toFixed(1)} KiB packed, ${(packed.unpackedSize / 1024).toFixed(1)} KiB unpacked, ${packed.files.length} files; ` +
-      `pack ${(timings.packMs / 1000).toFixed(1)} s, offline install ${(timings.installMs / 1000).toFixed(1)} s, ` +
+      `reader-only service: node_modules ${(service.nodeModulesBytes / 1e6).toFixed(1)} MB in ${service.packages.length} packages; ` +
+      `pack ${(timings.packMs / 1000).toFixed(1)} s, offline installs ${(timings.serviceInstallMs / 1000).toFixed(1)} s (service) and ${(timings.appInstallMs / 1000).toFixed(1)} s (app), ` +
       `consumer tsc ${(timings.typecheckMs / 1000).toFixed(1)} s, consumer synth ${(timings.synthMs / 1000).toFixed(1)} s`,
   );
-}, 240_000);
+}, 300_000);
 
 afterAll(() => consumer?.remove());
 
@@ -45,24 +53,98 @@ describe("the packed package", () => {
     expect(paths.filter((path) => path.startsWith("dist/types/") && !path.endsWith(".d.ts"))).toEqual([]);
   });
 
-  it("installs as a dependency with no scripts to run and aws-cdk-lib/constructs as peers", () => {
-    const installed = join(consumer.dir, "project", "node_modules", "token-refresher");
+  it("has no install script: the installs list none to approve", () => {
+    const installed = join(consumer.service.dir, "node_modules", "token-refresher");
     const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8")) as Record<string, unknown>;
     expect(manifest.private).toBeUndefined();
-    for (const hook of ["preinstall", "install", "postinstall"]) expect(manifest.scripts).not.toHaveProperty(hook);
-    expect(Object.keys(manifest.peerDependencies as object).sort()).toEqual(["aws-cdk-lib", "constructs"]);
-    expect(Object.keys(manifest.dependencies as object)).not.toContain("aws-cdk-lib");
-    expect(existsSync(join(installed, "dist", "handler", "index.mjs"))).toBe(true);
+    // prepare counts too: npm 11 lists it as an install script of a package installed from a file or git.
+    for (const hook of ["preinstall", "install", "postinstall", "prepare"]) expect(manifest.scripts).not.toHaveProperty(hook);
+    expect(consumer.service.unreviewedInstallScripts).toEqual([]);
+    expect(consumer.app.unreviewedInstallScripts).not.toContain("token-refresher");
   });
 
-  it("links the CLI: `npx token-refresher` runs from the installed package", async () => {
-    const project = join(consumer.dir, "project");
-    const { stdout } = await promisify(execFile)(join(project, "node_modules", ".bin", "token-refresher"), ["--help"], { cwd: project });
+  it("declares only the reader's AWS client as a dependency, and the CDK as optional peers", () => {
+    const manifest = JSON.parse(readFileSync(join(consumer.service.dir, "node_modules", "token-refresher", "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
+    };
+    expect(Object.keys(manifest.dependencies)).toEqual(["@aws-sdk/client-secrets-manager"]);
+    expect(Object.keys(manifest.peerDependencies).sort()).toEqual(["aws-cdk-lib", "constructs"]);
+    expect(manifest.peerDependenciesMeta).toEqual({ "aws-cdk-lib": { optional: true }, constructs: { optional: true } });
+  });
+});
+
+describe("a service that installs the package to read the token", () => {
+  it(`gets no CDK, no AWS client but Secrets Manager's and no undici, in at most ${READER_ONLY_MAX_BYTES / 1e6} MB`, () => {
+    const { packages, nodeModulesBytes } = consumer.service;
+    expect(packages).toContain("token-refresher");
+    expect(packages).toContain("@aws-sdk/client-secrets-manager");
+    expect(packages).not.toContain("aws-cdk-lib");
+    expect(packages).not.toContain("constructs");
+    expect(packages).not.toContain("undici");
+    expect(packages.filter((name) => name.startsWith("@aws-sdk/client-"))).toEqual(["@aws-sdk/client-secrets-manager"]);
+    expect(nodeModulesBytes).toBeLessThanOrEqual(READER_ONLY_MAX_BYTES);
+  });
+
+  it("type-checks its reader and typed-client code with every declaration checked (strict, exactOptionalPropertyTypes, nodenext)", () => {
+    expect(consumer.typecheckOutput).toBe("");
+  });
+
+  it("reads the token from moto, catches each reader error by the class the entry exports, and loads the typed clients", async () => {
+    const valid = uniqueName("consumer-token");
+    const empty = uniqueName("consumer-empty");
+    const malformed = uniqueName("consumer-malformed");
+    const missing = uniqueName("consumer-missing");
+    await createSecret(valid, { accessToken: "consumer-access-token", tokenType: "bearer", expiresAt: new Date(Date.now() + 3_600_000).toISOString() });
+    await createSecret(empty, {});
+    await createSecret(malformed, "{not json");
+    const script = join(consumer.service.dir, "read.mjs");
+    writeFileSync(
+      script,
+      `import { SecretFormatError, TokenReader, TokenSecretReadError, TokenUnavailableError } from "token-refresher/reader";
+import { IotAuthClient } from "token-refresher/iot";
+import { OAuth2TokenClient } from "token-refresher/oauth2";
+const outcomes = {};
+for (const secretId of process.argv.slice(2)) {
+  try {
+    const token = await new TokenReader({ secretId }).getToken();
+    outcomes[secretId] = { tokenType: token.tokenType, valid: token.expiresAt > new Date() };
+  } catch (error) {
+    const kinds = { TokenSecretReadError, TokenUnavailableError, SecretFormatError };
+    outcomes[secretId] = { secretId: error.secretId, is: Object.keys(kinds).filter((name) => error instanceof kinds[name]) };
+  }
+}
+outcomes.clients = [typeof IotAuthClient.fromClientSecret, typeof OAuth2TokenClient.fromClientSecret];
+console.log(JSON.stringify(outcomes));
+`,
+    );
+    // The AWS SDK's settings (AWS_ENDPOINT_URL: the suite's front to moto) come from this process's environment.
+    const { stdout } = await execFileAsync(process.execPath, [script, valid, empty, malformed, missing], { cwd: consumer.service.dir });
+    expect(JSON.parse(stdout)).toEqual({
+      [valid]: { tokenType: "bearer", valid: true },
+      [empty]: { secretId: empty, is: ["TokenUnavailableError"] },
+      [malformed]: { secretId: malformed, is: ["SecretFormatError"] },
+      [missing]: { secretId: missing, is: ["TokenSecretReadError", "TokenUnavailableError"] },
+      clients: ["function", "function"],
+    });
+  });
+
+  it("runs the CLI: `npx token-refresher` is self-contained", async () => {
+    const { stdout } = await execFileAsync(join(consumer.service.dir, "node_modules", ".bin", "token-refresher"), ["--help"], { cwd: consumer.service.dir });
     expect(stdout).toContain("Usage: token-refresher <command> [options]");
   });
 
-  it("type-checks the consumer's CDK app and reader usage (strict, exactOptionalPropertyTypes, nodenext, declarations checked)", () => {
+  it("cannot load token-refresher/cdk, whose peers it has not installed", async () => {
+    const attempt = execFileAsync(process.execPath, ["--input-type=module", "-e", 'await import("token-refresher/cdk")'], { cwd: consumer.service.dir });
+    await expect(attempt).rejects.toThrow(/Cannot find package 'aws-cdk-lib'/);
+  });
+});
+
+describe("a CDK app that installs the package", () => {
+  it("type-checks its app (strict, exactOptionalPropertyTypes, nodenext)", () => {
     expect(consumer.typecheckOutput).toBe("");
+    expect(existsSync(join(consumer.app.dir, "build", "app.js"))).toBe(true);
   });
 
   it("synthesizes the construct with the shipped handler asset: no lockfile, esbuild or Docker at the consumer", () => {
@@ -79,7 +161,7 @@ describe("the packed package", () => {
     expect(assets[0]!.source.packaging).toBe("zip");
     const assetDir = join(consumer.cdkOut, assets[0]!.source.path);
     expect(readdirSync(assetDir).sort()).toEqual(["index.mjs", "index.mjs.map"]);
-    const shipped = readFileSync(join(consumer.dir, "project", "node_modules", "token-refresher", "dist", "handler", "index.mjs"));
+    const shipped = readFileSync(join(consumer.app.dir, "node_modules", "token-refresher", "dist", "handler", "index.mjs"));
     expect(readFileSync(join(assetDir, "index.mjs")).equals(shipped), "the asset is the packed bundle, byte for byte").toBe(true);
   });
 

@@ -136,7 +136,7 @@ describe("bad secret content", () => {
     const before = await fixture.stored();
     const result = await fixture.run();
     expect(result).toMatchObject({ outcome: "RefreshFailed", reason: "SecretFormatError", apiCalls: 0 });
-    expect(result.message).toBe("SecretFormatError: token secret: accessToken must be a string, got number");
+    expect(result.message).toBe(`SecretFormatError: token secret ${fixture.config.credential.tokenSecretId}: accessToken must be a string, got number`);
     const after = await fixture.stored();
     expect(after).toEqual(before);
     expect(fixture.platform.calls.total).toBe(0);
@@ -146,7 +146,7 @@ describe("bad secret content", () => {
   it("a token secret that is not JSON is named as such", async () => {
     fixture = await IotFixture.start({ tokenSecret: "eyJhbGciOi-not-json" });
     const result = await fixture.run();
-    expect(result.message).toBe("SecretFormatError: token secret: SecretString is not valid JSON");
+    expect(result.message).toBe(`SecretFormatError: token secret ${fixture.config.credential.tokenSecretId}: SecretString is not valid JSON`);
     expect((await fixture.stored()).text).toBe("eyJhbGciOi-not-json");
   });
 

@@ -6,6 +6,7 @@ import type { RefresherConfig } from "../../../lambda/config/index.js";
 import { usesRefreshToken } from "../../../lambda/settings.js";
 import { createDialect } from "../../../lambda/dialects/index.js";
 import { SecretFormatError } from "../../../lambda/errors.js";
+import { CLIENT_SECRET } from "../../../lambda/secrets/client-secret.js";
 import { parseSecretObject, type SecretObject } from "../../../lambda/secrets/fields.js";
 import { putOrCreateSecret } from "../../../lambda/secrets/put-or-create.js";
 import type { WriteProtocol } from "../../../lambda/protocol/write-protocol.js";
@@ -94,7 +95,7 @@ function canonical(value: SecretObject): string {
 
 function parseOrUndefined(text: string): SecretObject | undefined {
   try {
-    return parseSecretObject("client secret", text);
+    return parseSecretObject(CLIENT_SECRET, text);
   } catch {
     return undefined;
   }
@@ -116,7 +117,7 @@ async function ensureClientSecret(
   if (secretFile !== undefined) {
     const text = await readInput(secretFile, io, "client secret");
     try {
-      desired = { ...parseSecretObject("client secret", text) };
+      desired = { ...parseSecretObject(CLIENT_SECRET, text) };
     } catch (error) {
       // The message names the problem (not JSON, not an object, too large), never the content.
       throw new CliError(`the client secret input: ${error instanceof SecretFormatError ? `${error.field} ${error.problem}` : "unreadable"}`, "secret");
@@ -146,7 +147,7 @@ async function ensureClientSecret(
       throw new CliError(`the client secret ${id} ${state.kind === "missing" ? "does not exist" : "has no value"}`, "secret", "give it with --client-secret-file app.json (or - for standard input)");
     }
     try {
-      await validate(config, io, parseSecretObject("client secret", state.text));
+      await validate(config, io, parseSecretObject(CLIENT_SECRET, state.text));
     } catch (error) {
       // The stack creates the client secret with empty fields for you to fill.
       const why = error instanceof Error ? error.message : String(error);
