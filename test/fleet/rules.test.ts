@@ -36,7 +36,7 @@ describe("loadFleetConfig (a fleet function's environment)", () => {
   });
 
   it("each function requires its own setting, and a bad value names its variable", () => {
-    const { WORK_QUEUE_URL: _queue, RUN_ROLE_ARN: _role, ...common } = env;
+    const common = Object.fromEntries(Object.entries(env).filter(([variable]) => variable !== "WORK_QUEUE_URL" && variable !== "RUN_ROLE_ARN"));
     expect(() => loadFleetConfig(["workQueueUrl"], common)).toThrow(/WORK_QUEUE_URL is required/);
     expect(() => loadFleetConfig(["runRoleArn"], common)).toThrow(/RUN_ROLE_ARN is required/);
     expect(loadFleetConfig(["runRoleArn"], { ...common, RUN_ROLE_ARN: env.RUN_ROLE_ARN }).fleet.workQueueUrl).toBeUndefined();

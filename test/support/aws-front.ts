@@ -85,6 +85,8 @@ export interface FrontCall {
   /** X-Amz-Target operation, query `Action`, or "METHOD /path" for REST services. */
   readonly operation: string;
   readonly resource: string | undefined;
+  /** The access key that signed it (whose credentials made the call: an assumed role's session has its own). */
+  readonly accessKeyId: string | undefined;
   /** When the front received it, on the front's clock (epoch ms). */
   readonly at: number;
   /** Set when the call ends; "pending" while in flight. */
@@ -136,6 +138,7 @@ const VERSION_CREATING_OPERATIONS = new Set(["CreateSecret", "PutSecretValue", "
 const NOT_PASSED_ON = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "content-length", "date"]);
 
 interface ParsedCall {
+  readonly accessKeyId: string | undefined;
   readonly service: AwsService;
   readonly operation: string;
   readonly resource: string | undefined;
@@ -296,7 +299,7 @@ export async function startAwsFront(options: AwsFrontOptions): Promise<AwsFront>
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestBody = await readBody(req);
     const call = parseCall(req, requestBody);
-    const record: FrontCall = { service: call.service, operation: call.operation, resource: call.resource, at: clock.now(), outcome: "pending", answeredBy: "pending" };
+    const record: FrontCall = { service: call.service, operation: call.operation, resource: call.resource, accessKeyId: call.accessKeyId, at: clock.now(), outcome: "pending", answeredBy: "pending" };
     log.push(record);
     const delay = Math.max(0, ...latencyRules.filter((rule) => matches(rule, call)).map((rule) => rule.ms));
     if (delay > 0) await sleep(delay, undefined, { signal: closing.signal });
@@ -496,7 +499,8 @@ function httpDate(epochMs: number): string {
 
 function parseCall(req: IncomingMessage, body: Buffer): ParsedCall {
   const authorization = req.headers.authorization ?? "";
-  const service = /Credential=[^/,]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(authorization)?.[1] ?? "unknown";
+  const scope = /Credential=([^/,]+)\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(authorization);
+  const service = scope?.[2] ?? "unknown";
   const target = req.headers["x-amz-target"];
   const url = new URL(req.url ?? "/", "http://front");
   const contentType = req.headers["content-type"] ?? "";
@@ -507,7 +511,7 @@ function parseCall(req: IncomingMessage, body: Buffer): ParsedCall {
     url.searchParams.get("Action") ??
     `${req.method} ${url.pathname}`;
   const json = typeof target === "string" ? parseJson(body) : undefined;
-  return { service, operation, resource: resourceOf(json), body: json };
+  return { accessKeyId: scope?.[1], service, operation, resource: resourceOf(json), body: json };
 }
 
 /** The secret (SecretId, or Name on CreateSecret) or the table (TableName, or the tables of a batch). */

@@ -3,16 +3,20 @@
 // batches to the worker and delete what it did not return.
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
 import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
+import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { SQSEvent } from "aws-lambda";
 import { createAwsClients } from "../../lambda/aws-clients.js";
 import { AwsClock } from "../../lambda/clock.js";
-import type { RuntimeSettings } from "../../lambda/config/index.js";
+import { runtimeSettings, type RuntimeSettings } from "../../lambda/config/index.js";
 import { WriteBudget } from "../../lambda/fleet/budget.js";
 import { Registry } from "../../lambda/fleet/registry.js";
 import { DUE_INDEX, REGISTRY_ATTRIBUTE, REGISTRY_KEY, REGISTRY_TTL_ATTRIBUTE } from "../../lambda/fleet/schema.js";
 import { FleetWorker, type RecordOutcome, type WorkerDeps } from "../../lambda/fleet/worker.js";
+import type { IotApp, IotPlatform } from "../../bin/local/iot-platform.js";
+import type { TestPki } from "../../bin/local/pki.js";
+import type { AuthServer } from "../oauth2/auth-server.js";
 import { uniqueName } from "./aws.js";
 import { createStateTable } from "./refresher.js";
 
@@ -21,7 +25,13 @@ const TEST_ACCOUNT = "123456789012";
 /** Clients for the suite's front, or for a test file's own `endpoint`. */
 export function fleetClients(endpoint?: string) {
   const settings = endpoint ? { endpoint } : {};
-  return { dynamodb: new DynamoDBClient(settings), sqs: new SQSClient(settings), sts: new STSClient(settings), iam: new IAMClient(settings) };
+  return {
+    dynamodb: new DynamoDBClient(settings),
+    sqs: new SQSClient(settings),
+    sts: new STSClient(settings),
+    iam: new IAMClient(settings),
+    secrets: new SecretsManagerClient(settings),
+  };
 }
 
 /** A registry table as the fleet construct creates it: partition key `credential`, the sparse GSI `due`, TTL on `ttl`. */
@@ -86,6 +96,68 @@ export async function createFleetParts(endpoint?: string): Promise<FleetParts> {
     createRunRole(clients.iam),
   ]);
   return { ...(endpoint && { endpoint }), registryTableName, stateTableName, workQueueUrl, runRoleArn, clients, registry: new Registry(clients.dynamodb, registryTableName) };
+}
+
+/** A fleet function's runtime settings for tests, built by the product's builder: fast timeouts, no events unless given. */
+export function fleetRuntime(stateTableName: string, overrides: Partial<Record<keyof RuntimeSettings, unknown>> = {}): RuntimeSettings {
+  return runtimeSettings({ stateTableName, httpTimeoutMs: 2_000, runBudgetMs: 8_000, leaseSeconds: 30, awsRequestTimeoutMs: 2_000, eventBusName: "", ...overrides });
+}
+
+/** A registered credential's names. */
+export interface FleetCredential {
+  readonly name: string;
+  readonly clientSecretId: string;
+  readonly tokenSecretId: string;
+}
+
+/** The credential's two secrets (names as `fleet add` makes them, unique to the test) and its registry item. */
+async function addCredential(parts: FleetParts, dialect: "iot" | "oauth2", endpointUrl: string, clientSecret: object, tokenSecret: object, at: number): Promise<FleetCredential> {
+  const name = uniqueName(dialect);
+  const prefix = `token-refresher/${uniqueName("fleet")}/${name}`;
+  const [clientSecretId, tokenSecretId] = [`${prefix}/client`, `${prefix}/token`];
+  await parts.clients.secrets.send(new CreateSecretCommand({ Name: clientSecretId, SecretString: JSON.stringify(clientSecret) }));
+  await parts.clients.secrets.send(new CreateSecretCommand({ Name: tokenSecretId, SecretString: JSON.stringify(tokenSecret) }));
+  await parts.registry.register({ name, dialect, clientSecretId, tokenSecretId, endpointUrl }, { principal: "arn:aws:iam::123456789012:role/operator", at });
+  return { name, clientSecretId, tokenSecretId };
+}
+
+/**
+ * An IoT credential of a new app on `platform`, its token secret holding a valid pair that expires
+ * `secondsLeft` after `now` and was issued an hour before that (so it is due when inside the window).
+ */
+export async function addIotCredential(
+  parts: FleetParts,
+  platform: IotPlatform,
+  pki: TestPki,
+  options: { readonly now: number; readonly secondsLeft: number; readonly accessTokenTtlSeconds?: number },
+): Promise<FleetCredential & { readonly app: IotApp }> {
+  const secret = `s3cr3t-${uniqueName("iot")}-${uniqueName("key")}`;
+  const app = platform.addApp({ appId: uniqueName("app"), secret, ...(options.accessTokenTtlSeconds && { accessTokenTtlSeconds: options.accessTokenTtlSeconds }) });
+  const pair = app.issuePair();
+  const expiresAt = options.now + options.secondsLeft * 1000;
+  const document = {
+    accessToken: pair.accessToken,
+    refreshToken: pair.refreshToken,
+    tokenType: "bearer",
+    scope: "default",
+    expiresAt: new Date(expiresAt).toISOString(),
+    refreshedAt: new Date(expiresAt - 3600 * 1000).toISOString(),
+  };
+  const client = { appId: app.appId, secret, caCertificate: pki.caPem, clientCertificate: pki.client.certPem, clientKey: pki.client.keyPem };
+  return { ...(await addCredential(parts, "iot", platform.baseUrl, client, document, options.now)), app };
+}
+
+/** An OAuth2 credential: a new grant of `server`'s client, its token secret holding only the grant's refresh token (due at once). */
+export async function addOAuth2Credential(
+  parts: FleetParts,
+  server: AuthServer,
+  client: { readonly clientId: string; readonly clientSecret: string },
+  pki: TestPki,
+  now: number,
+): Promise<FleetCredential & { readonly initialRefreshToken: string }> {
+  const refreshToken = await server.seedRefreshToken();
+  const credential = await addCredential(parts, "oauth2", server.baseUrl, { ...client, caCertificate: pki.caPem }, { refreshToken }, now);
+  return { ...credential, initialRefreshToken: refreshToken };
 }
 
 /** A worker wired as worker-handler.ts wires it, against `parts`. */
