@@ -1,15 +1,11 @@
 // The fleet scheduler against moto (each test behind its own AWS front): due credentials found in the
 // registry, the minute planned under the write budget and spread with DelaySeconds, claims that keep
 // two schedulers from enqueueing one credential twice, and the overdue page, once per episode.
-import { GetQueueAttributesCommand, ReceiveMessageCommand, type SendMessageBatchCommandInput, type SQSClient } from "@aws-sdk/client-sqs";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { GetQueueAttributesCommand, ReceiveMessageCommand, type SendMessageBatchCommandInput } from "@aws-sdk/client-sqs";
 import { describe, expect } from "vitest";
-import { AwsClock } from "../../lambda/clock.js";
-import { ENQUEUED_HOLD_MS, runSchedule, type SchedulerDeps } from "../../lambda/fleet/scheduler.js";
-import { Registry } from "../../lambda/fleet/registry.js";
-import { Telemetry } from "../../lambda/telemetry/telemetry.js";
+import { ENQUEUED_HOLD_MS } from "../../lambda/fleet/scheduler.js";
 import { EventSink, uniqueName } from "../support/aws.js";
-import { createFleetParts, type FleetParts } from "../support/fleet.js";
+import { createFleetParts, fleetScheduler, type FleetParts } from "../support/fleet.js";
 import { test } from "../protocol/front.js";
 
 const MINUTE = 60_000;
@@ -19,27 +15,15 @@ const operator = "arn:aws:iam::123456789012:role/operator";
 function scheduler(parts: FleetParts, options: { writeBudgetPerSecond?: number; eventBusName?: string } = {}) {
   const lines: Record<string, unknown>[] = [];
   const batches: SendMessageBatchCommandInput[] = [];
-  const sqs: SQSClient = parts.clients.sqs;
-  sqs.middlewareStack.add(
+  parts.clients.sqs.middlewareStack.add(
     (next) => async (args) => {
       if ((args.input as SendMessageBatchCommandInput).Entries) batches.push(args.input as SendMessageBatchCommandInput);
       return next(args);
     },
     { step: "initialize", name: `capture-${uniqueName("batches")}` },
   );
-  const clock = new AwsClock();
-  const deps: SchedulerDeps = {
-    registry: new Registry(clock.watch(parts.clients.dynamodb), parts.registryTableName),
-    sqs,
-    clock,
-    telemetry: Telemetry.forRuntime(
-      { metricsNamespace: "TokenRefresher", eventBusName: options.eventBusName ?? "", detailedMetrics: false },
-      new EventBridgeClient(parts.endpoint ? { endpoint: parts.endpoint } : {}),
-      { fleetName: "customers", write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) },
-    ),
-    settings: { workQueueUrl: parts.workQueueUrl, writeBudgetPerSecond: options.writeBudgetPerSecond ?? 20, overdueThresholdSeconds: 600 },
-  };
-  return { run: () => runSchedule(deps), lines, batches, clock };
+  const { run, clock } = fleetScheduler(parts, { ...options, write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { run, lines, batches, clock };
 }
 
 /** Registers `cred-000`, `cred-001`, … at `at` (AWS's time: the front's clock). */

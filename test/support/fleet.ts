@@ -13,7 +13,10 @@ import { runtimeSettings, type RuntimeSettings } from "../../lambda/config/index
 import { WriteBudget } from "../../lambda/fleet/budget.js";
 import { Registry } from "../../lambda/fleet/registry.js";
 import { DUE_INDEX, REGISTRY_ATTRIBUTE, REGISTRY_KEY, REGISTRY_TTL_ATTRIBUTE } from "../../lambda/fleet/schema.js";
+import { runSchedule, type ScheduleResult } from "../../lambda/fleet/scheduler.js";
 import { FleetWorker, type RecordOutcome, type WorkerDeps } from "../../lambda/fleet/worker.js";
+import { Telemetry } from "../../lambda/telemetry/telemetry.js";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { IotApp, IotPlatform } from "../../bin/local/iot-platform.js";
 import type { TestPki } from "../../bin/local/pki.js";
 import type { AuthServer } from "../oauth2/auth-server.js";
@@ -180,6 +183,27 @@ export function fleetWorker(
     ...(options.run && { run: options.run }),
   });
   return { worker, clock };
+}
+
+/** A scheduler wired as scheduler-handler.ts wires it, against `parts` (fleet "customers"). */
+export function fleetScheduler(
+  parts: FleetParts,
+  options: { writeBudgetPerSecond?: number; overdueThresholdSeconds?: number; eventBusName?: string; write?: (line: string) => void } = {},
+): { run: () => Promise<ScheduleResult>; clock: AwsClock } {
+  const clock = new AwsClock();
+  const aws = parts.endpoint ? { endpoint: parts.endpoint } : {};
+  const { dynamodb } = createAwsClients(2_000, clock, aws);
+  const deps = {
+    registry: new Registry(dynamodb, parts.registryTableName),
+    sqs: parts.clients.sqs,
+    clock,
+    telemetry: Telemetry.forRuntime({ metricsNamespace: "TokenRefresher", eventBusName: options.eventBusName ?? "", detailedMetrics: false }, new EventBridgeClient(aws), {
+      fleetName: "customers",
+      ...(options.write && { write: options.write }),
+    }),
+    settings: { workQueueUrl: parts.workQueueUrl, writeBudgetPerSecond: options.writeBudgetPerSecond ?? 20, overdueThresholdSeconds: options.overdueThresholdSeconds ?? 600 },
+  };
+  return { run: () => runSchedule(deps), clock };
 }
 
 /** An SQS event as Lambda's event source hands it over. */
