@@ -55,3 +55,28 @@ export const RUN_BUDGET_RESERVE_SECONDS = 15;
 export const WRITE_GRACE_MS = RUN_BUDGET_RESERVE_SECONDS * 1000;
 /** How much longer than the whole invocation a run's lease lasts, so a live run never loses it. */
 export const LEASE_MARGIN_SECONDS = 60;
+
+/**
+ * A fleet's registry table (docs/fleet.md, "Registry item"): one item per credential under the
+ * partition key `credential`; the sparse index `due` over (`dueShard`, `nextDueAt`) holds only active
+ * credentials, spread over `DUE_SHARDS` shards. Write-budget items (`#budget#<epoch second>`) expire
+ * through the TTL attribute.
+ */
+export const REGISTRY_KEY = "credential";
+export const DUE_INDEX = "due";
+export const DUE_SHARD_ATTRIBUTE = "dueShard";
+export const NEXT_DUE_AT_ATTRIBUTE = "nextDueAt";
+export const DUE_SHARDS = 8;
+export const REGISTRY_TTL_ATTRIBUTE = "ttl";
+/** Key prefix of the registry's write-budget items, `#budget#<epoch second>` (no credential name has a `#`). */
+export const WRITE_BUDGET_KEY_PREFIX = "#budget#";
+
+/**
+ * The tags of a fleet's secrets, and the one session tag of a run (docs/fleet.md, "Isolation"): the run
+ * role's policies compare the secret's `TokenRefresherCredential` tag with the session's.
+ */
+export const FLEET_TAG = {
+  fleet: "TokenRefresherFleet",
+  credential: "TokenRefresherCredential",
+  secret: "TokenRefresherSecret",
+} as const;
