@@ -164,10 +164,13 @@ export class Telemetry {
   private async publish(result: RefreshResult, signal: AbortSignal | undefined): Promise<void> {
     // A backoff tick repeats a failure already announced; its metrics keep the alarms in ALARM.
     if (!this.options.eventBusName || result.outcome === "Skipped" || result.backoffUntil) return;
+    // A fleet's events name it: its paging rules route only its own (docs/fleet.md).
+    const fleet = this.policy.fleetName === undefined ? {} : { fleet: this.policy.fleetName };
     const detail =
       result.outcome === "Refreshed"
-        ? { credential: result.credential, tokenSecretArn: result.tokenSecretArn, versionId: result.versionId, expiresAt: result.expiresAt }
+        ? { ...fleet, credential: result.credential, tokenSecretArn: result.tokenSecretArn, versionId: result.versionId, expiresAt: result.expiresAt }
         : {
+            ...fleet,
             credential: result.credential,
             ...(result.requestId && { requestId: result.requestId }),
             outcome: result.outcome,
