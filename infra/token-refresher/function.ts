@@ -6,7 +6,7 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { handlerCode } from "./handler-code.js";
-import { suppressNag } from "./nag.js";
+import { suppressNag, type NagSuppression } from "./nag.js";
 import type { Settings } from "./validate.js";
 
 /** Where the function runs, and what it is given. */
@@ -50,12 +50,13 @@ export function createRefresherFunction(scope: Construct, options: RefresherFunc
   // permissions. The role is also referenced by GetAtt, which cfn-lint reports as redundant (W3005).
   // Acknowledged on this resource only; the DependsOn list stays CDK's, with any dependency a user adds.
   cfnFunction.addMetadata("cfn-lint", { config: { ignore_checks: ["W3005"] } });
-  suppressNag(fn, [
-    {
-      id: "AwsSolutions-L1",
-      reason:
-        "nodejs22.x is pinned on purpose: the handler and its bundled AWS SDK are tested on Node 22 and the build targets node22; moving to a newer runtime is a deliberate, tested change (nodejs22.x is supported by Lambda).",
-    },
-  ]);
+  suppressNag(fn, [PINNED_RUNTIME]);
   return fn;
 }
+
+/** Why the functions' pinned runtime is not cdk-nag's latest (the refresher's and the fleet's). */
+export const PINNED_RUNTIME: NagSuppression = {
+  id: "AwsSolutions-L1",
+  reason:
+    "nodejs22.x is pinned on purpose: the handler and its bundled AWS SDK are tested on Node 22 and the build targets node22; moving to a newer runtime is a deliberate, tested change (nodejs22.x is supported by Lambda).",
+};

@@ -39,6 +39,8 @@ import { validate, type Settings } from "./validate.js";
 export * from "./props.js";
 export type { AlarmKind } from "./alarms.js";
 export { stateTableOf } from "./state-table.js";
+// The fleet construct (docs/fleet.md) ships in the same entry, token-refresher/cdk.
+export * from "../fleet/index.js";
 
 /**
  * One credential's refresher: an EventBridge-scheduled Lambda that refreshes the access token kept

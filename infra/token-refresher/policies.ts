@@ -13,7 +13,7 @@ import { isPathPattern, pathSpans } from "../../lambda/config/principals.js";
  * PutEvents with this stack's source only. `events:source` is multivalued (one value per entry of the
  * call), so it takes a set operator: every entry's source must be ours, and there must be one.
  */
-const OWN_EVENT_SOURCE = { "ForAllValues:StringEquals": { "events:source": [EVENT_SOURCE] }, Null: { "events:source": "false" } };
+export const OWN_EVENT_SOURCE = { "ForAllValues:StringEquals": { "events:source": [EVENT_SOURCE] }, Null: { "events:source": "false" } };
 
 /** Every call that changes a secret's value or versions, or deletes it; denied to all but the listed principals. */
 export const SECRET_WRITES = [
