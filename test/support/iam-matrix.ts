@@ -166,7 +166,10 @@ interface TemplateResource {
 const SECRET_SUFFIX = "AbCdEf";
 
 /** Per resource type: the property naming it, and how its ARN and `Ref` are formed from that name. */
-const RESOURCE_TYPES: Record<string, { nameProperty?: string; arn: (name: string, env: Required<IamEnvironment>, path: string) => string; ref: "name" | "arn" }> = {
+const RESOURCE_TYPES: Record<
+  string,
+  { nameProperty?: string; arn: (name: string, env: Required<IamEnvironment>, path: string) => string; ref: "name" | "arn" | ((name: string, env: Required<IamEnvironment>) => string) }
+> = {
   "AWS::IAM::Role": { nameProperty: "RoleName", arn: (name, e, path) => `arn:${e.partition}:iam::${e.account}:role${path}${name}`, ref: "name" },
   "AWS::IAM::User": { nameProperty: "UserName", arn: (name, e, path) => `arn:${e.partition}:iam::${e.account}:user${path}${name}`, ref: "name" },
   "AWS::SecretsManager::Secret": { nameProperty: "Name", arn: (name, e) => `arn:${e.partition}:secretsmanager:${e.region}:${e.account}:secret:${name}-${SECRET_SUFFIX}`, ref: "arn" },
@@ -177,14 +180,14 @@ const RESOURCE_TYPES: Record<string, { nameProperty?: string; arn: (name: string
   "AWS::CloudWatch::Alarm": { nameProperty: "AlarmName", arn: (name, e) => `arn:${e.partition}:cloudwatch:${e.region}:${e.account}:alarm:${name}`, ref: "name" },
   "AWS::Lambda::Function": { nameProperty: "FunctionName", arn: (name, e) => `arn:${e.partition}:lambda:${e.region}:${e.account}:function:${name}`, ref: "name" },
   "AWS::Logs::LogGroup": { nameProperty: "LogGroupName", arn: (name, e) => `arn:${e.partition}:logs:${e.region}:${e.account}:log-group:${name}:*`, ref: "name" },
-  "AWS::SQS::Queue": { nameProperty: "QueueName", arn: (name, e) => `arn:${e.partition}:sqs:${e.region}:${e.account}:${name}`, ref: "name" },
+  "AWS::SQS::Queue": { nameProperty: "QueueName", arn: (name, e) => `arn:${e.partition}:sqs:${e.region}:${e.account}:${name}`, ref: (name, e) => `https://sqs.${e.region}.amazonaws.com/${e.account}/${name}` },
   "AWS::SNS::Topic": { nameProperty: "TopicName", arn: (name, e) => `arn:${e.partition}:sns:${e.region}:${e.account}:${name}`, ref: "arn" },
 };
 
 /**
  * The IAM side of one synthesized template: each resource's fake ARN, each role's and user's identity
  * policies (AWS::IAM::Policy and inline `Policies`), and the resource policies of secrets
- * (AWS::SecretsManager::ResourcePolicy) and keys (the key policy).
+ * (AWS::SecretsManager::ResourcePolicy), keys (the key policy) and roles (the trust policy).
  */
 export class TemplateIam {
   static of(template: unknown, env: IamEnvironment): TemplateIam {
@@ -210,6 +213,8 @@ export class TemplateIam {
         if (properties.ManagedPolicyArns) throw new Error(`${logicalId}: managed policies are not modelled; give their documents to roleSession() yourself`);
         const inline = ((properties.Policies as { PolicyDocument: Json }[] | undefined) ?? []).map((p) => this.resolve(p.PolicyDocument) as unknown as PolicyDocument);
         this.identity.set(logicalId, [...inline, ...(this.identity.get(logicalId) ?? [])]);
+        // A role's trust policy is the resource policy of sts:AssumeRole and sts:TagSession on it.
+        if (resource.Type === "AWS::IAM::Role" && properties.AssumeRolePolicyDocument) this.resourcePolicies.set(this.arn(logicalId), this.resolve(properties.AssumeRolePolicyDocument) as unknown as PolicyDocument);
       } else if (resource.Type === "AWS::SecretsManager::ResourcePolicy") {
         this.resourcePolicies.set(this.resolve(properties.SecretId) as string, this.resolve(properties.ResourcePolicy) as unknown as PolicyDocument);
       } else if (resource.Type === "AWS::KMS::Key") {
@@ -247,7 +252,7 @@ export class TemplateIam {
     return this.identity.get(logicalId) ?? [];
   }
 
-  /** The resource policy (secret) or key policy (key) attached in the template to the resource `arn`. */
+  /** The resource policy (secret), key policy (key) or trust policy (role) attached in the template to the resource `arn`. */
   resourcePolicy(arn: string): PolicyDocument | undefined {
     return this.resourcePolicies.get(arn);
   }
@@ -321,6 +326,7 @@ export class TemplateIam {
     if (!resource) throw new Error(`Ref ${target}: no such resource or pseudo parameter`);
     const kind = RESOURCE_TYPES[resource.Type];
     if (!kind) throw new Error(`Ref ${target}: no model for ${resource.Type}`);
+    if (typeof kind.ref === "function") return kind.ref(this.physicalName(target), this.env);
     return kind.ref === "arn" ? this.arn(target) : this.physicalName(target);
   }
 }
