@@ -14,6 +14,7 @@ import { startMoto } from "../../bin/local/moto.js";
 import { createStateTable } from "../support/refresher.js";
 import { benchProtocol } from "./protocol.js";
 import { benchPackage } from "./package.js";
+import { benchFleetTemplate } from "./fleet-template.js";
 import { benchRotation } from "./rotation.js";
 import { createTestPki } from "../../bin/local/pki.js";
 
@@ -136,6 +137,7 @@ async function main(): Promise<void> {
     await benchProtocol(moto.endpoint);
     await benchRotation(moto.endpoint);
     await benchPackage();
+    benchFleetTemplate();
   } finally {
     await moto.stop();
     rmSync(dir, { recursive: true, force: true });
