@@ -15,7 +15,7 @@ import { FLEET_ENVIRONMENT_FIELDS } from "../../infra/fleet/environment.js";
 import { TokenRefresher, TokenRefresherFleet, type TokenRefresherFleetProps } from "../../infra/token-refresher/index.js";
 import { fleetStackSize } from "../bench/fleet-template.js";
 import { TemplateIam } from "../support/iam-matrix.js";
-import { ACCOUNT, ENV, IOT_PROPS, REGION, cfnLint, fleetStack, nagFindings, newApp, newStack, onlyResource, resources } from "./support.js";
+import { ACCOUNT, ENV, IOT_PROPS, REGION, cfnLint, fleetStack, nagFindings, newApp, newStack, onlyResource, rawResource, resources } from "./support.js";
 
 type Json = Record<string, unknown>;
 const props = (resource: [string, Json]) => resource[1];
@@ -60,7 +60,7 @@ describe("TokenRefresherFleet, with the defaults", () => {
         { AttributeName: "nextDueAt", AttributeType: "N" },
       ]),
     );
-    expect(template.toJSON().Resources[id]).toMatchObject({ DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
+    expect(rawResource(template, id)).toMatchObject({ DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
   });
 
   it("uses the stack's state table, shared with a TokenRefresher in the same stack", () => {
@@ -184,7 +184,7 @@ describe("TokenRefresherFleet, with the defaults", () => {
     }
     // EventBridge may publish to the stack's topic.
     expect(props(onlyResource(template, "AWS::SNS::TopicPolicy")).PolicyDocument).toMatchObject({
-      Statement: expect.arrayContaining([expect.objectContaining({ Action: "sns:Publish", Principal: { Service: "events.amazonaws.com" } })]),
+      Statement: expect.arrayContaining([expect.objectContaining({ Action: "sns:Publish", Principal: { Service: "events.amazonaws.com" } })]) as unknown,
     });
   });
 
@@ -288,7 +288,7 @@ describe("TokenRefresherFleet props", () => {
     const alarms = resources(template, "AWS::CloudWatch::Alarm").map(([, a]) => a);
     expect(alarms).toHaveLength(4);
     expect(alarms.find((a) => a.AlarmName === "Fleet-plants-FleetRefreshFailed")).toMatchObject({
-      Metrics: [{ Expression: expect.stringContaining(`FROM SCHEMA("Plants", Credential, Fleet)`), Period: 1800 }],
+      Metrics: [{ Expression: expect.stringContaining(`FROM SCHEMA("Plants", Credential, Fleet)`) as unknown, Period: 1800 }],
       Threshold: 3,
       EvaluationPeriods: 2,
       DatapointsToAlarm: 2,
