@@ -340,3 +340,76 @@ function refTarget(value: Json, owner: string): string {
   if (value && typeof value === "object" && !Array.isArray(value) && typeof value.Ref === "string") return value.Ref;
   throw new Error(`${owner}: a policy attached to ${JSON.stringify(value)}, not a role or user of the template`);
 }
+
+/** One row of a who-can-do-what matrix: a resource and an action, and the request as AWS makes it for a principal. */
+export interface MatrixRow {
+  readonly resource: string;
+  readonly action: string;
+  readonly request: (principal: Principal) => EvaluationRequest;
+}
+
+/** A matrix cell: `yes` allowed, `DENY` explicitly denied, `-` nothing allows it. */
+export type Cell = "yes" | "DENY" | "-";
+
+export const cellOf = (decision: Decision): Cell => (decision.allowed ? "yes" : decision.result === "ExplicitlyDenied" ? "DENY" : "-");
+
+/**
+ * Evaluates every row for every principal (columns, in order) and compares with the matrix a document
+ * holds between `<!-- <marker>:start -->` and `<!-- <marker>:end -->`: the differences (each with the
+ * reason the evaluator gave), and the matrix as evaluated, in the document's format, to paste.
+ */
+export async function compareWithDocumented(
+  text: string,
+  marker: string,
+  rows: readonly MatrixRow[],
+  principals: Readonly<Record<string, Principal>>,
+  judge: (request: EvaluationRequest) => Promise<Decision>,
+): Promise<{ differences: string[]; evaluated: string }> {
+  const columns = Object.keys(principals);
+  const computed = new Map<string, Cell[]>();
+  const reasons = new Map<string, string>();
+  for (const row of rows) {
+    const values: Cell[] = [];
+    for (const [name, principal] of Object.entries(principals)) {
+      const decision = await judge(row.request(principal));
+      values.push(cellOf(decision));
+      reasons.set(`${row.resource} | ${row.action} | ${name}`, decision.reason);
+    }
+    computed.set(`${row.resource} | ${row.action}`, values);
+  }
+  const evaluated = `matrix as evaluated:\n${matrixMarkdown(columns, computed)}\n`;
+  const documented = documentedMatrix(text, marker);
+  const differences: string[] = [];
+  if (documented.columns.join(" | ") !== columns.join(" | ")) differences.push(`columns: documented ${documented.columns.join(", ")}, evaluated ${columns.join(", ")}`);
+  for (const [key, values] of computed) {
+    const expected = documented.cells.get(key);
+    if (!expected) differences.push(`${key}: row missing from the document`);
+    else values.forEach((value, i) => value !== expected[i] && differences.push(`${key} | ${columns[i]}: documented ${expected[i]}, evaluated ${value} (${reasons.get(`${key} | ${columns[i]}`)})`));
+  }
+  for (const key of documented.cells.keys()) if (!computed.has(key)) differences.push(`${key}: documented, but no such row is evaluated`);
+  return { differences, evaluated };
+}
+
+/** The matrix between the markers: its principal columns, and `resource | action` → cells. */
+function documentedMatrix(text: string, marker: string): { columns: string[]; cells: Map<string, Cell[]> } {
+  const block = new RegExp(`<!-- ${marker}:start -->\\n([\\s\\S]*?)<!-- ${marker}:end -->`).exec(text)?.[1];
+  if (!block) throw new Error(`no <!-- ${marker}:start --> ... <!-- ${marker}:end --> block`);
+  const lines = block
+    .trim()
+    .split("\n")
+    .filter((line) => !/^\|[-| ]+\|$/.test(line))
+    .map((line) => line.split("|").slice(1, -1).map((c) => c.trim().replace(/`/g, "")));
+  const [header, ...body] = lines;
+  const cells = new Map<string, Cell[]>();
+  for (const [resource, action, ...values] of body) cells.set(`${resource} | ${action}`, values as Cell[]);
+  return { columns: header!.slice(2), cells };
+}
+
+function matrixMarkdown(columns: string[], computed: Map<string, Cell[]>): string {
+  const lines = [`| resource | action | ${columns.join(" | ")} |`, `|---|---|${columns.map(() => "---").join("|")}|`];
+  for (const [key, values] of computed) {
+    const [resource, action] = key.split(" | ");
+    lines.push(`| ${resource} | \`${action}\` | ${values.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
