@@ -17,7 +17,7 @@ interface FleetAlarmDefinition {
   readonly comparisonOperator: cloudwatch.ComparisonOperator;
   readonly treatMissingData: cloudwatch.TreatMissingData;
   /** The longest evaluation window CloudWatch accepts for the alarm, when shorter than a day. */
-  readonly maxWindow?: Duration;
+  readonly window?: { readonly seconds: number; readonly text: string };
   /** The docs/fleet.md runbook section the description points to. */
   readonly runbookSection: string;
   readonly describe: (fleetName: string, alarm: FleetAlarmSettings) => string;
@@ -30,6 +30,22 @@ const FIVE_MINUTES = Duration.minutes(5);
 const windowOf = (alarm: FleetAlarmSettings) =>
   alarm.evaluationPeriods === 1 ? alarm.period.toHumanString() : `${alarm.datapointsToAlarm} of ${alarm.evaluationPeriods} periods of ${alarm.period.toHumanString()}`;
 
+/**
+ * Pages when a count, checked every 5 minutes, reaches one (missing data is not breaching: no report
+ * is the heartbeat's business, no error or message is fine).
+ */
+const firstCount = (id: string, runbookSection: string, describe: FleetAlarmDefinition["describe"]): FleetAlarmDefinition => ({
+  id,
+  period: FIVE_MINUTES,
+  evaluationPeriods: 1,
+  datapointsToAlarm: 1,
+  threshold: 1,
+  comparisonOperator: AT_LEAST,
+  treatMissingData: NOT_BREACHING,
+  runbookSection,
+  describe,
+});
+
 /** Every fleet alarm's defaults; docs/fleet.md, "Alarms", lists the same. */
 export const FLEET_ALARMS: Record<FleetAlarmKind, FleetAlarmDefinition> = {
   refreshFailed: {
@@ -41,24 +57,17 @@ export const FLEET_ALARMS: Record<FleetAlarmKind, FleetAlarmDefinition> = {
     threshold: 2,
     comparisonOperator: AT_LEAST,
     treatMissingData: NOT_BREACHING,
-    maxWindow: Duration.hours(3),
+    window: { seconds: 3 * 3_600, text: "3 hours (a Metrics Insights alarm evaluates the latest 3 hours only)" },
     runbookSection: "Fleet: RefreshFailed",
     describe: (fleet, alarm) =>
       `Runs of one credential of the ${fleet} fleet failed ${alarm.threshold} times or more in ${windowOf(alarm)}. Each such credential is a contributor of this alarm: its notification names it (Credential=...); its "Token Refresh Failed" events and the worker's log lines carry the error.`,
   },
-  overdue: {
-    id: "FleetOverdue",
-    period: FIVE_MINUTES,
-    evaluationPeriods: 1,
-    datapointsToAlarm: 1,
-    threshold: 1,
-    comparisonOperator: AT_LEAST,
-    // No report is the heartbeat alarm's business.
-    treatMissingData: NOT_BREACHING,
-    runbookSection: "Fleet: Overdue",
-    describe: (fleet) =>
+  overdue: firstCount(
+    "FleetOverdue",
+    "Fleet: Overdue",
+    (fleet) =>
       `The ${fleet} fleet's scheduler found credentials that no run refreshed and whose access token runs out soon (OverdueCredentials). A "Token Refresh Overdue" page names each one; consumers will get 401s.`,
-  },
+  ),
   schedulerHeartbeat: {
     id: "FleetSchedulerHeartbeat",
     period: FIVE_MINUTES,
@@ -72,30 +81,18 @@ export const FLEET_ALARMS: Record<FleetAlarmKind, FleetAlarmDefinition> = {
     describe: (fleet, alarm) =>
       `The ${fleet} fleet's scheduler reported nothing for ${windowOf(alarm)}: due credentials are not enqueued and overdue ones are not detected, so nothing else pages until tokens expire.`,
   },
-  workerErrors: {
-    id: "FleetWorkerErrors",
-    period: FIVE_MINUTES,
-    evaluationPeriods: 1,
-    datapointsToAlarm: 1,
-    threshold: 1,
-    comparisonOperator: AT_LEAST,
-    treatMissingData: NOT_BREACHING,
-    runbookSection: "Fleet: Worker errors",
-    describe: (fleet) =>
+  workerErrors: firstCount(
+    "FleetWorkerErrors",
+    "Fleet: Worker errors",
+    (fleet) =>
       `The ${fleet} fleet's worker function threw or timed out (bad configuration, a bug, a denied AssumeRole). Expected refresh failures do not throw; see the worker's log.`,
-  },
-  deadLetterQueue: {
-    id: "FleetDeadLetterQueueNotEmpty",
-    period: FIVE_MINUTES,
-    evaluationPeriods: 1,
-    datapointsToAlarm: 1,
-    threshold: 1,
-    comparisonOperator: AT_LEAST,
-    treatMissingData: NOT_BREACHING,
-    runbookSection: "Fleet: Dead-letter queue not empty",
-    describe: (fleet) =>
+  ),
+  deadLetterQueue: firstCount(
+    "FleetDeadLetterQueueNotEmpty",
+    "Fleet: Dead-letter queue not empty",
+    (fleet) =>
       `Messages of the ${fleet} fleet's work queue were received ${WORK_QUEUE_MAX_RECEIVES} times without being processed and moved to its dead-letter queue. Each names a credential; the scheduler enqueues it again while it is due.`,
-  },
+  ),
 };
 
 /** Receives of a work-queue message before SQS moves it to the dead-letter queue. */

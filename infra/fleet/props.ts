@@ -1,8 +1,7 @@
 import type { Duration } from "aws-cdk-lib";
-import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as events from "aws-cdk-lib/aws-events";
-import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
+import type { TokenRefresherProps } from "../token-refresher/props.js";
 
 /** Where every fleet alarm description points unless `runbookUrl` says otherwise: the fleet's runbook sections. */
 export const DEFAULT_FLEET_RUNBOOK_URL = "token-refresher docs/fleet.md";
@@ -57,7 +56,13 @@ export interface TokenRefresherFleetAlarms {
   readonly deadLetterQueue?: FleetCountAlarmOptions;
 }
 
-export interface TokenRefresherFleetProps {
+/**
+ * The fleet's props. Those it shares with {@link TokenRefresherProps} mean the same for the worker:
+ * `httpTimeout`, `memorySize` (the worker's), `logRetention` (both functions' log groups),
+ * `metricsNamespace`, `stateTable`, `alarmEmail`.
+ */
+export interface TokenRefresherFleetProps
+  extends Pick<TokenRefresherProps, "httpTimeout" | "memorySize" | "logRetention" | "metricsNamespace" | "stateTable" | "alarmEmail"> {
   /**
    * Name of the fleet: the `Fleet` metric dimension, the `fleet` field of its events, the
    * `TokenRefresherFleet` tag of its secrets and part of its secrets', alarms' and rule's names.
@@ -103,37 +108,6 @@ export interface TokenRefresherFleetProps {
   readonly timeout?: Duration;
 
   /**
-   * Timeout of one HTTP attempt against a token API; at most the run budget.
-   * @default Duration.seconds(5)
-   */
-  readonly httpTimeout?: Duration;
-
-  /**
-   * Memory of the worker function in MB.
-   * @default 256
-   */
-  readonly memorySize?: number;
-
-  /**
-   * Retention of the scheduler's and the worker's log groups (the worker's holds one line per run).
-   * @default logs.RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * CloudWatch namespace of the fleet's metrics.
-   * @default "TokenRefresher"
-   */
-  readonly metricsNamespace?: string;
-
-  /**
-   * DynamoDB table of each credential's lease and operational state (partition key `credential`,
-   * TTL attribute `ttl`), keyed by the credential's name like the registry.
-   * @default - the stack's state table, shared with every TokenRefresher in it (`stateTableOf`)
-   */
-  readonly stateTable?: dynamodb.ITable;
-
-  /**
    * Event bus for `Token Refreshed`, `Token Refresh Failed` and `Token Refresh Overdue` (source
    * `token-refresher`, `detail.fleet` = the fleet's name); the paging rules live on it.
    * @default - the account's default event bus
@@ -154,12 +128,6 @@ export interface TokenRefresherFleetProps {
    * @default - the stack's token-refresher alarm topic, shared with every TokenRefresher in it
    */
   readonly alarmTopic?: sns.ITopic;
-
-  /**
-   * E-mail address subscribed to the alarm topic (the address must confirm the subscription).
-   * @default - no subscription
-   */
-  readonly alarmEmail?: string;
 
   /**
    * Runbook every alarm description and paging message links to, followed by its section name.

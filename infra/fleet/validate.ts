@@ -3,11 +3,9 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { leaseSecondsFor, runBudgetMsFor, settingProblems, withDefaults, type SettingValues } from "../../lambda/config/rules.js";
 import { setting, type SettingField } from "../../lambda/config/table.js";
+import { alarmEvaluation, positiveThreshold, propReader, type Fail } from "../token-refresher/prop-checks.js";
 import { FLEET_ALARMS, type FleetAlarmKind } from "./alarms.js";
 import { DEFAULT_FLEET_RUNBOOK_URL, type FleetCountAlarmOptions, type TokenRefresherFleetProps } from "./props.js";
-
-/** CloudWatch evaluates at most one day of periods. */
-const MAX_EVALUATION_SECONDS = 86_400;
 
 /** An alarm's evaluation after its defaults and the props are merged. */
 export interface FleetAlarmSettings {
@@ -52,7 +50,6 @@ const CHECKED_FIELDS: readonly SettingField[] = [
 
 const stackFleets = new WeakMap<Stack, Set<string>>();
 
-type Fail = (prop: string, problem: string) => never;
 
 /**
  * Checks the props before anything is created, and derives the settings. Every prop with a row in the
@@ -106,22 +103,7 @@ export function validateFleet(scope: Construct, props: TokenRefresherFleetProps)
  * left as a token passes unchecked (CloudFormation resolves it).
  */
 function propValues(props: TokenRefresherFleetProps, fail: Fail): { values: SettingValues; shown: Map<SettingField, string> } {
-  const values: Record<string, unknown> = {};
-  const shown = new Map<SettingField, string>();
-  const set = (field: SettingField, value: unknown, display = JSON.stringify(value)) => {
-    if (value === undefined) return;
-    values[field] = value;
-    shown.set(field, display);
-  };
-  const concrete = (prop: string, value: unknown) => {
-    if (Token.isUnresolved(value)) fail(prop, "must be known at synth, not a token");
-    return value;
-  };
-  const duration = (field: SettingField, prop: string, value: Duration | undefined, unit: "s" | "ms") => {
-    if (value === undefined) return;
-    if (value.isUnresolved()) fail(prop, "must be a concrete duration, not a token");
-    set(field, unit === "s" ? value.toSeconds({ integral: false }) : value.toMilliseconds({ integral: false }), value.toHumanString());
-  };
+  const { values, shown, set, concrete, duration } = propReader(fail);
   set("fleetName", concrete("fleetName", props.fleetName));
   set("secretNamePrefix", concrete("secretNamePrefix", props.secretNamePrefix));
   set("writeBudgetPerSecond", concrete("writeBudgetPerSecond", props.writeBudgetPerSecond));
@@ -148,20 +130,8 @@ function alarmSettings(props: TokenRefresherFleetProps, fail: Fail): Partial<Rec
     const period = options.period ?? defaults.period;
     const periodS = period.isUnresolved() ? NaN : period.toSeconds({ integral: false });
     if (!Number.isInteger(periodS / 60) || periodS < 60) fail(`${prop}.period`, `must be a whole number of minutes, got ${period.isUnresolved() ? "a token" : period.toHumanString()}`);
-    const evaluationPeriods = options.evaluationPeriods ?? defaults.evaluationPeriods;
-    const maxWindowS = defaults.maxWindow?.toSeconds() ?? MAX_EVALUATION_SECONDS;
-    if (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1 || evaluationPeriods * periodS > maxWindowS) {
-      fail(
-        `${prop}.evaluationPeriods`,
-        `must be a whole number >= 1 whose periods (${periodS} s each) span at most ${Duration.seconds(maxWindowS).toHumanString()}${defaults.maxWindow ? " (a Metrics Insights alarm evaluates the latest 3 hours only)" : ""}, got ${JSON.stringify(evaluationPeriods)}`,
-      );
-    }
-    const datapointsToAlarm = options.datapointsToAlarm ?? Math.min(defaults.datapointsToAlarm, evaluationPeriods);
-    if (!Number.isInteger(datapointsToAlarm) || datapointsToAlarm < 1 || datapointsToAlarm > evaluationPeriods) {
-      fail(`${prop}.datapointsToAlarm`, `must be a whole number from 1 to evaluationPeriods (${evaluationPeriods}), got ${JSON.stringify(datapointsToAlarm)}`);
-    }
-    const threshold = options.threshold ?? defaults.threshold;
-    if (!Number.isFinite(threshold) || threshold <= 0) fail(`${prop}.threshold`, `must be a positive number, got ${JSON.stringify(threshold)}`);
+    const { evaluationPeriods, datapointsToAlarm } = alarmEvaluation(prop, options, defaults, periodS, fail, defaults.window);
+    const threshold = positiveThreshold(prop, options.threshold ?? defaults.threshold, fail);
     result[kind] = { period, threshold, evaluationPeriods, datapointsToAlarm };
   }
   return result;

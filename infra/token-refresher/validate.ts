@@ -6,10 +6,8 @@ import { leaseSecondsFor, runBudgetMsFor, settingProblems, withDefaults, type Se
 import { setting, type SettingField } from "../../lambda/config/table.js";
 import { usesRefreshToken } from "../../lambda/settings.js";
 import { ALARM_DEFAULTS, type AlarmKind } from "./alarms.js";
+import { alarmEvaluation, positiveThreshold, propReader, type Fail } from "./prop-checks.js";
 import type { TokenDialect, TokenRefresherProps } from "./props.js";
-
-/** CloudWatch evaluates at most one day of periods. */
-const MAX_EVALUATION_SECONDS = 86_400;
 
 /** An alarm's evaluation after defaults and props are merged. */
 export interface AlarmSettings {
@@ -67,8 +65,6 @@ const CHECKED_FIELDS: readonly SettingField[] = [
 ];
 
 const stackCredentials = new WeakMap<Stack, Set<string>>();
-
-type Fail = (prop: string, problem: string) => never;
 
 /**
  * Validates the props first and derives the settings. Every setting that has a row in the settings
@@ -151,22 +147,7 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
  * concrete, that is an error; an endpoint or e-mail address left as a token passes unchecked.
  */
 function propValues(props: TokenRefresherProps, fail: Fail): { values: SettingValues; shown: Map<SettingField, string> } {
-  const values: Record<string, unknown> = {};
-  const shown = new Map<SettingField, string>();
-  const set = (field: SettingField, value: unknown, display = JSON.stringify(value)) => {
-    if (value === undefined) return;
-    values[field] = value;
-    shown.set(field, display);
-  };
-  const concrete = (prop: string, value: unknown) => {
-    if (Token.isUnresolved(value)) fail(prop, "must be known at synth, not a token");
-    return value;
-  };
-  const duration = (field: SettingField, prop: string, value: Duration | undefined, unit: "s" | "ms") => {
-    if (value === undefined) return;
-    if (value.isUnresolved()) fail(prop, "must be a concrete duration, not a token");
-    set(field, unit === "s" ? value.toSeconds({ integral: false }) : value.toMilliseconds({ integral: false }), value.toHumanString());
-  };
+  const { values, shown, set, concrete, duration } = propReader(fail);
   set("name", concrete("credentialName", props.credentialName));
   set("dialect", props.dialect);
   // A token is checked at deploy time by nobody: the function's cold start names it if it is wrong.
@@ -226,18 +207,10 @@ function alarmSettings(props: TokenRefresherProps, values: SettingValues, fail: 
     } else if (kind === "refreshTokenTtl") {
       threshold = values.refreshTokenTtlThresholdSeconds as number;
     } else {
-      threshold = (options as { threshold?: number }).threshold ?? 1;
-      if (!Number.isFinite(threshold) || threshold <= 0) fail(`${prop}.threshold`, `must be a positive number, got ${JSON.stringify(threshold)}`);
+      threshold = positiveThreshold(prop, (options as { threshold?: number }).threshold ?? 1, fail);
     }
-    const evaluationPeriods = options.evaluationPeriods ?? defaults.evaluationPeriods;
     const periodS = defaults.period === "schedule" ? intervalS : defaults.period.toSeconds();
-    if (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1 || evaluationPeriods * periodS > MAX_EVALUATION_SECONDS) {
-      fail(`${prop}.evaluationPeriods`, `must be a whole number >= 1 whose periods (${periodS} s each) span at most one day, got ${JSON.stringify(evaluationPeriods)}`);
-    }
-    const datapointsToAlarm = options.datapointsToAlarm ?? Math.min(defaults.datapointsToAlarm, evaluationPeriods);
-    if (!Number.isInteger(datapointsToAlarm) || datapointsToAlarm < 1 || datapointsToAlarm > evaluationPeriods) {
-      fail(`${prop}.datapointsToAlarm`, `must be a whole number from 1 to evaluationPeriods (${evaluationPeriods}), got ${JSON.stringify(datapointsToAlarm)}`);
-    }
+    const { evaluationPeriods, datapointsToAlarm } = alarmEvaluation(prop, options, defaults, periodS, fail);
     result[kind] = { threshold, evaluationPeriods, datapointsToAlarm };
   }
   return result;
