@@ -15,6 +15,7 @@ import { createStateTable } from "../support/refresher.js";
 import { benchProtocol } from "./protocol.js";
 import { benchPackage } from "./package.js";
 import { benchRotation } from "./rotation.js";
+import { benchCost } from "./cost.js";
 import { createTestPki } from "../../bin/local/pki.js";
 
 const execFileAsync = promisify(execFile);
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
     }
     await benchProtocol(moto.endpoint);
     await benchRotation(moto.endpoint);
+    await benchCost(moto.endpoint);
     await benchPackage();
   } finally {
     await moto.stop();

@@ -5,20 +5,12 @@ import { Duration } from "aws-cdk-lib";
 import type { Template } from "aws-cdk-lib/assertions";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { describe, expect, it } from "vitest";
-import { readSettings } from "../../lambda/config/index.js";
 import { Telemetry, type RefreshResult } from "../../lambda/telemetry/telemetry.js";
 import type { TokenRefresherProps } from "../../infra/token-refresher/index.js";
-import { onlyResource, refresherStack, resources } from "./support.js";
+import { functionMetricPolicy as policyOf } from "../support/counted-day.js";
+import { refresherStack, resources } from "./support.js";
 
 const DAY = 86_400;
-
-/** The metric policy the synthesized function runs with, read back by the handler's own parser. */
-function policyOf(template: Template): { detailedMetrics: unknown; refreshTokenTtlReportBelowSeconds: unknown } {
-  const variables = (onlyResource(template, "AWS::Lambda::Function")[1].Environment as { Variables: Record<string, unknown> }).Variables;
-  const text = Object.fromEntries(Object.entries(variables).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
-  const { detailedMetrics, refreshTokenTtlReportBelowSeconds } = readSettings(text, ["detailedMetrics", "refreshTokenTtlReportBelowSeconds"]);
-  return { detailedMetrics, refreshTokenTtlReportBelowSeconds };
-}
 
 describe("the metric policy in the function's environment", () => {
   it.each<[string, Partial<TokenRefresherProps>, { detailedMetrics: boolean; refreshTokenTtlReportBelowSeconds: number | undefined }]>([
@@ -29,8 +21,8 @@ describe("the metric policy in the function's environment", () => {
     ["detailedMetrics without a dashboard", { detailedMetrics: true }, { detailedMetrics: true, refreshTokenTtlReportBelowSeconds: undefined }],
     ["no RefreshTokenTtl alarm: no horizon", { alarms: { refreshTokenTtl: { enabled: false } } }, { detailedMetrics: false, refreshTokenTtlReportBelowSeconds: undefined }],
     ["client_credentials has no refresh token: no horizon", { dialect: "client_credentials", endpointUrl: "https://auth.example.com" }, { detailedMetrics: false, refreshTokenTtlReportBelowSeconds: undefined }],
-  ])("%s", (_case, props, expected) => {
-    expect(policyOf(refresherStack(props).template)).toEqual(expected);
+  ])("%s", (_case, props, { detailedMetrics, refreshTokenTtlReportBelowSeconds }) => {
+    expect(policyOf(refresherStack(props).template)).toEqual({ detailedMetrics, ...(refreshTokenTtlReportBelowSeconds && { refreshTokenTtlReportBelowSeconds }) });
   });
 
   it("rejects a detailedMetrics that is not a boolean, naming the prop", () => {
@@ -71,7 +63,7 @@ function breaches(rule: AlarmRule, line: Record<string, unknown>): boolean {
 }
 
 const base: RefreshResult = { credential: "plant-a", outcome: "Refreshed", reason: "refreshed", apiCalls: 1, durationMs: 80, ttlSeconds: 3_600, refreshTokenTtlSeconds: 30 * DAY };
-const failed = (outcome: RefreshResult["outcome"], extra: Partial<RefreshResult> = {}): RefreshResult => ({ ...base, outcome, reason: "PlatformError", errorKind: "platform", ...extra });
+const failed = (outcome: RefreshResult["outcome"], extra: Partial<RefreshResult> = {}): RefreshResult => ({ ...base, outcome, reason: "PlatformError", errorKind: "rejected", ...extra });
 
 /** Runs covering every alarm's breach and non-breach: healthy, each failure, the refresh token at each side of horizon and threshold, no token at all. */
 const RUNS: readonly [string, RefreshResult][] = [
@@ -88,7 +80,7 @@ const RUNS: readonly [string, RefreshResult][] = [
 describe("paging under the construct's metric policy", () => {
   it("every alarm on the handler's metrics breaches on exactly the runs it breached on with every metric sent", () => {
     const { template } = refresherStack();
-    const runtime = { metricsNamespace: "TokenRefresher", eventBusName: "", ...(policyOf(template) as { detailedMetrics: boolean; refreshTokenTtlReportBelowSeconds?: number }) };
+    const runtime = { metricsNamespace: "TokenRefresher", eventBusName: "", ...policyOf(template) };
     const events = new EventBridgeClient({});
     const essential = Telemetry.forRuntime(runtime, events);
     const detailed = Telemetry.forRuntime({ ...runtime, detailedMetrics: true, refreshTokenTtlReportBelowSeconds: undefined }, events);
