@@ -13,14 +13,15 @@ export type AlarmKind =
   | "accessTokenTtl"
   | "refreshTokenTtl"
   | "functionErrors"
-  | "scheduleDeadLetterQueue"
-  | "failedInvocationQueue";
+  | "deadLetterQueue";
 
 interface AlarmDefinition {
   /** Alarm name suffix and construct id (`<id>Alarm`); stable, so deployed alarms are not replaced. */
   readonly id: string;
-  /** The alarm's period: the schedule interval, or a fixed one for the queue alarms. */
+  /** The alarm's period: the schedule interval, or a fixed one for the queue alarm. */
   readonly period: "schedule" | Duration;
+  /** Created only when its props say `enabled: true` (docs/cost.md says why each such alarm is off). */
+  readonly optIn?: boolean;
   readonly evaluationPeriods: number;
   readonly datapointsToAlarm: number;
   readonly comparisonOperator: cloudwatch.ComparisonOperator;
@@ -42,18 +43,6 @@ const firstOccurrence = (id: string, runbookSection: string, describe: AlarmDefi
   comparisonOperator: AT_LEAST,
   treatMissingData: NOT_BREACHING,
   runbookSection,
-  describe,
-});
-
-/** Any message in a queue of failed deliveries or invocations pages, checked every 5 minutes. */
-const queueNotEmpty = (id: string, describe: AlarmDefinition["describe"]): AlarmDefinition => ({
-  id,
-  period: Duration.minutes(5),
-  evaluationPeriods: 1,
-  datapointsToAlarm: 1,
-  comparisonOperator: AT_LEAST,
-  treatMissingData: NOT_BREACHING,
-  runbookSection: "Dead-letter queue not empty",
   describe,
 });
 
@@ -110,9 +99,12 @@ export const ALARM_DEFAULTS: Record<AlarmKind, AlarmDefinition> = {
     describe: (name, threshold) =>
       `The ${name} refresh token expires in less than ${Duration.seconds(threshold).toHumanString()}. IoT logs in again by itself when it runs out, so refreshes have failed for weeks; OAuth2 needs a person to authorize again before it expires.`,
   },
+  // Redundant for the scheduled (asynchronous) invocations: each one that errs lands in the
+  // dead-letter queue, whose alarm pages. Kept for invocations made by hand (docs/cost.md).
   functionErrors: {
     id: "FunctionErrors",
     period: "schedule",
+    optIn: true,
     evaluationPeriods: 1,
     datapointsToAlarm: 1,
     comparisonOperator: AT_LEAST,
@@ -120,16 +112,19 @@ export const ALARM_DEFAULTS: Record<AlarmKind, AlarmDefinition> = {
     runbookSection: "Function errors",
     describe: (name) => `The ${name} refresher function threw (bad configuration, a bug, or a timeout). Expected failures do not throw; see the function's log.`,
   },
-  scheduleDeadLetterQueue: queueNotEmpty(
-    "ScheduleDeadLetterQueueNotEmpty",
-    (name) =>
-      `EventBridge could not deliver a ${name} schedule trigger to the refresher function (permissions, throttling or a deleted function). The messages in the queue name the error.`,
-  ),
-  failedInvocationQueue: queueNotEmpty(
-    "FailedInvocationQueueNotEmpty",
-    (name) =>
-      `A ${name} refresher invocation failed without returning (an unexpected error, a timeout or a stale trigger). Each message holds the invocation record with the error.`,
-  ),
+  // One queue for the schedule target's failed deliveries and the function's failed invocations:
+  // any message in it pages, checked every 5 minutes.
+  deadLetterQueue: {
+    id: "DeadLetterQueueNotEmpty",
+    period: Duration.minutes(5),
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    comparisonOperator: AT_LEAST,
+    treatMissingData: NOT_BREACHING,
+    runbookSection: "Dead-letter queue not empty",
+    describe: (name) =>
+      `A ${name} schedule trigger could not be delivered to the refresher function (permissions, throttling or a deleted function), or an invocation failed without returning (an unexpected error, a timeout or a stale trigger). Each message names the error.`,
+  },
 };
 
 /** CloudWatch's limit on an alarm description. */

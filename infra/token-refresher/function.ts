@@ -15,7 +15,8 @@ export interface RefresherFunctionOptions {
   readonly role: iam.IRole;
   readonly logGroup: logs.ILogGroup;
   readonly environment: Record<string, string>;
-  readonly failureQueue: sqs.IQueue;
+  /** The on-failure destination of the asynchronous invocation (the construct's dead-letter queue). */
+  readonly deadLetterQueue: sqs.IQueue;
   readonly vpc?: ec2.IVpc;
   readonly vpcSubnets?: ec2.SubnetSelection;
   readonly securityGroups?: ec2.ISecurityGroup[];
@@ -43,7 +44,7 @@ export function createRefresherFunction(scope: Construct, options: RefresherFunc
     // Expected failures return normally (metrics + event); the schedule is the retry.
     retryAttempts: 0,
     maxEventAge: settings.eventAge,
-    onFailure: new SqsDestination(options.failureQueue),
+    onFailure: new SqsDestination(options.deadLetterQueue),
   });
   const cfnFunction = fn.node.defaultChild as lambda.CfnFunction;
   // CDK makes the function DependsOn its role and the role's policy, so the first run has its

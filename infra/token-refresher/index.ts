@@ -45,7 +45,7 @@ export * from "../fleet/index.js";
 /**
  * One credential's refresher: an EventBridge-scheduled Lambda that refreshes the access token kept
  * in the token secret, the two secrets (created with resource policies, or imported), its item in the
- * stack's state table, least-privilege IAM, the failure queues, the on-call alarms (to the stack's
+ * stack's state table, least-privilege IAM, the dead-letter queue, the on-call alarms (to the stack's
  * alarm topic unless given one) and, on request, a dashboard, and the stack outputs the runbook reads.
  * Several can live side by side in one stack.
  */
@@ -63,10 +63,11 @@ export class TokenRefresher extends Construct {
   readonly stateTable: dynamodb.ITable;
   /** The bus the function publishes `Token Refreshed` / `Token Refresh Failed` to. */
   readonly eventBus: events.IEventBus;
-  /** Dead-letter queue of the schedule target: triggers EventBridge could not deliver. */
+  /**
+   * Dead-letter queue of both the schedule target (triggers EventBridge could not deliver) and the
+   * asynchronous invocation (its on-failure destination: runs that threw or timed out, no retries).
+   */
   readonly deadLetterQueue: sqs.Queue;
-  /** On-failure destination of the asynchronous invocation: runs that threw (no retries). */
-  readonly failureQueue: sqs.Queue;
   readonly logGroup: logs.ILogGroup;
   /** The function's execution role (least privilege; see the README's "Permissions"). */
   readonly role: iam.Role;
@@ -86,7 +87,6 @@ export class TokenRefresher extends Construct {
   readonly refreshTokenTtlAlarm?: cloudwatch.Alarm;
   readonly functionErrorsAlarm?: cloudwatch.Alarm;
   readonly deadLetterQueueAlarm?: cloudwatch.Alarm;
-  readonly failureQueueAlarm?: cloudwatch.Alarm;
   /** Every enabled alarm, for dashboards or composite alarms (`token-refresher pause` switches their actions off). */
   readonly alarms: readonly cloudwatch.Alarm[];
   /** The enabled alarms' names, also in the function's environment (docs/configuration.md). */
@@ -117,8 +117,7 @@ export class TokenRefresher extends Construct {
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, "DefaultEventBus", "default");
     this.clientSecret = props.clientSecret ?? this.createClientSecret(props, settings);
     this.tokenSecret = props.tokenSecret ?? this.createTokenSecret(props);
-    this.deadLetterQueue = this.createDeadLetterQueue("ScheduleDeadLetterQueue", "the EventBridge schedule target's DLQ");
-    this.failureQueue = this.createDeadLetterQueue("FailedInvocationQueue", "the Lambda asynchronous on-failure destination");
+    this.deadLetterQueue = this.createDeadLetterQueue();
     this.logGroup = new logs.LogGroup(this, "LogGroup", { retention: settings.logRetention });
     this.role = this.createRole(props);
     this.function = this.createFunction(props, settings);
@@ -135,8 +134,7 @@ export class TokenRefresher extends Construct {
     this.accessTokenTtlAlarm = alarms.accessTokenTtl;
     this.refreshTokenTtlAlarm = alarms.refreshTokenTtl;
     this.functionErrorsAlarm = alarms.functionErrors;
-    this.deadLetterQueueAlarm = alarms.scheduleDeadLetterQueue;
-    this.failureQueueAlarm = alarms.failedInvocationQueue;
+    this.deadLetterQueueAlarm = alarms.deadLetterQueue;
     this.alarms = Object.values(alarms);
     this.accessTokenTtlThreshold = settings.alarms.accessTokenTtl && Duration.seconds(settings.alarms.accessTokenTtl.threshold);
     this.refreshTokenTtlThreshold = settings.alarms.refreshTokenTtl && Duration.seconds(settings.alarms.refreshTokenTtl.threshold);
@@ -264,13 +262,17 @@ export class TokenRefresher extends Construct {
     return secret;
   }
 
-  /** An encrypted, SSL-only queue kept 14 days, for what could not run. */
-  private createDeadLetterQueue(id: string, role: string): sqs.Queue {
-    const queue = new sqs.Queue(this, id, { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+  /**
+   * An encrypted, SSL-only queue kept 14 days, for what could not run: one for both failure paths, so
+   * one alarm watches them (docs/cost.md); the messages tell the two apart.
+   */
+  private createDeadLetterQueue(): sqs.Queue {
+    const queue = new sqs.Queue(this, "DeadLetterQueue", { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
     suppressNag(queue, [
       {
         id: "AwsSolutions-SQS3",
-        reason: `This queue is itself a dead-letter queue: ${role} (cdk-nag only recognizes SQS redrive and Lambda DeadLetterConfig).`,
+        reason:
+          "This queue is itself a dead-letter queue: the EventBridge schedule target's DLQ and the Lambda asynchronous on-failure destination (cdk-nag only recognizes SQS redrive and Lambda DeadLetterConfig).",
       },
     ]);
     return queue;
@@ -324,7 +326,7 @@ export class TokenRefresher extends Construct {
         scheduleRuleName: this.scheduleRuleName,
         alarmNames: this.alarmNames,
       }),
-      failureQueue: this.failureQueue,
+      deadLetterQueue: this.deadLetterQueue,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: props.securityGroups,
@@ -396,8 +398,7 @@ export class TokenRefresher extends Construct {
         accessTokenTtl: this.metricAccessTokenTtl(),
         refreshTokenTtl: this.metricRefreshTokenTtl(),
         functionErrors: this.function.metricErrors({ statistic: cloudwatch.Stats.SUM }),
-        scheduleDeadLetterQueue: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM }),
-        failedInvocationQueue: this.failureQueue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM }),
+        deadLetterQueue: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM }),
       },
       alarmActions,
       okActions: props.okActions ?? alarmActions,

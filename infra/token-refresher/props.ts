@@ -44,11 +44,11 @@ export const DEFAULT_METRICS_NAMESPACE: string = SETTINGS.metricsNamespace.defau
 export interface RefresherAlarmOptions {
   /**
    * Create this alarm.
-   * @default true
+   * @default true (false for `functionErrors`)
    */
   readonly enabled?: boolean;
   /**
-   * Periods (of one schedule interval each; 5 minutes for the queue alarms) the alarm evaluates.
+   * Periods (of one schedule interval each; 5 minutes for the queue alarm) the alarm evaluates.
    * @default - the alarm's own (see the README's "Alarms")
    */
   readonly evaluationPeriods?: number;
@@ -91,7 +91,10 @@ export interface RefreshTokenTtlAlarmOptions extends RefresherAlarmOptions {
   readonly threshold?: Duration;
 }
 
-/** Per-alarm settings; every alarm exists unless switched off with `enabled: false` (or, for `refreshTokenTtl`, the dialect has no refresh token). */
+/**
+ * Per-alarm settings; every alarm exists unless switched off with `enabled: false` (or, for
+ * `refreshTokenTtl`, the dialect has no refresh token), except `functionErrors`, which exists only with `enabled: true`.
+ */
 export interface TokenRefresherAlarms {
   /** Pages on the first run whose credential the platform rejected. */
   readonly credentialRejected?: CountAlarmOptions;
@@ -105,12 +108,14 @@ export interface TokenRefresherAlarms {
   readonly accessTokenTtl?: AccessTokenTtlAlarmOptions;
   /** The refresh token expires soon (IoT: refreshes have failed for weeks; OAuth2: a person must authorize again). */
   readonly refreshTokenTtl?: RefreshTokenTtlAlarmOptions;
-  /** The function threw or timed out (`AWS/Lambda` Errors). */
+  /**
+   * The function threw or timed out (`AWS/Lambda` Errors). Off unless `enabled: true`: every failed
+   * scheduled invocation also lands in the dead-letter queue, whose alarm pages (docs/cost.md); this
+   * one adds the invocations made by hand (`aws lambda invoke`).
+   */
   readonly functionErrors?: CountAlarmOptions;
-  /** The schedule's dead-letter queue holds a message. */
-  readonly scheduleDeadLetterQueue?: CountAlarmOptions;
-  /** The failed-invocation queue holds a message. */
-  readonly failedInvocationQueue?: CountAlarmOptions;
+  /** The dead-letter queue holds a message: a schedule trigger EventBridge could not deliver, or an invocation that failed without returning. */
+  readonly deadLetterQueue?: CountAlarmOptions;
 }
 
 export interface TokenRefresherProps {
@@ -326,6 +331,17 @@ export interface TokenRefresherProps {
    * @default false
    */
   readonly dashboard?: boolean;
+
+  /**
+   * Emit the run-count and duration metrics (`RefreshSucceeded`, `RefreshSkipped`,
+   * `RefreshDuration`), and the failure counts as zeros on healthy runs. Off, a run sends only what
+   * the alarms read: `AccessTokenTtl`, a failure count as 1 when that failure happened, and
+   * `RefreshTokenTtl` while it is below twice its alarm's threshold; the log line carries every value
+   * either way. Each metric costs for every hour it is sent (docs/cost.md). Turn it on to graph or
+   * alarm on the run counts yourself (`metricRefreshSucceeded()`, ...).
+   * @default - the `dashboard` prop (off unless the construct draws a dashboard)
+   */
+  readonly detailedMetrics?: boolean;
 
   /**
    * Reserved concurrency of the function. Not needed for correctness: the lease in the state table

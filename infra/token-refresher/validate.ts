@@ -62,6 +62,7 @@ const CHECKED_FIELDS: readonly SettingField[] = [
   "runbookUrl",
   "alarmEmail",
   "operatorPrincipalArns",
+  "detailedMetrics",
 ];
 
 const stackCredentials = new WeakMap<Stack, Set<string>>();
@@ -90,6 +91,7 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
   const dialect = checked.dialect as TokenDialect;
   const intervalS = checked.scheduleIntervalSeconds as number;
   const alarms = alarmSettings(props, checked, fail);
+  const horizon = refreshTokenTtlHorizon(checked.detailedMetrics as boolean, alarms.refreshTokenTtl);
 
   if (props.alarmActions !== undefined) {
     if (props.alarmTopic) fail("alarmTopic", "must not be set together with alarmActions (put an SnsAction for the topic into alarmActions)");
@@ -137,8 +139,17 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
     operatorPrincipalArns: [...new Set(props.operatorPrincipalArns ?? [])],
     runbookUrl: checked.runbookUrl as string,
     alarms,
-    values: checked,
+    values: horizon === undefined ? checked : { ...checked, refreshTokenTtlReportBelowSeconds: horizon },
   };
+}
+
+/**
+ * How long before its expiry the refresh token is reported (docs/cost.md): twice the alarm's
+ * threshold, so the alarm sees the metric for a whole threshold before it fires and a healthy
+ * credential sends none. Unset (always reported) with detailed metrics, or without the alarm.
+ */
+function refreshTokenTtlHorizon(detailedMetrics: boolean, alarm: AlarmSettings | undefined): number | undefined {
+  return detailedMetrics || alarm === undefined ? undefined : 2 * alarm.threshold;
 }
 
 /**
@@ -177,6 +188,8 @@ function propValues(props: TokenRefresherProps, fail: Fail): { values: SettingVa
   const refreshTokenTtl = props.alarms?.refreshTokenTtl;
   if (refreshTokenTtl?.enabled !== false) duration("refreshTokenTtlThresholdSeconds", "alarms.refreshTokenTtl.threshold", refreshTokenTtl?.threshold, "s");
   set("runbookUrl", concrete("runbookUrl", props.runbookUrl));
+  // Off unless a dashboard draws the run counts (docs/cost.md): each metric costs for every hour it is sent.
+  set("detailedMetrics", concrete("detailedMetrics", props.detailedMetrics ?? props.dashboard ?? setting("dashboard").default));
   if (!Token.isUnresolved(props.alarmEmail)) set("alarmEmail", props.alarmEmail);
   // A role created in the same app is a token here: CloudFormation resolves it, the rule cannot.
   set("operatorPrincipalArns", props.operatorPrincipalArns && [...new Set(props.operatorPrincipalArns.filter((arn) => !Token.isUnresolved(arn)))]);
@@ -194,7 +207,7 @@ function alarmSettings(props: TokenRefresherProps, values: SettingValues, fail: 
   for (const kind of Object.keys(ALARM_DEFAULTS) as AlarmKind[]) {
     const defaults = ALARM_DEFAULTS[kind];
     const options = props.alarms?.[kind] ?? {};
-    if (options.enabled === false) continue;
+    if (!(options.enabled ?? !defaults.optIn)) continue;
     const prop = `alarms.${kind}`;
     if (kind === "refreshTokenTtl" && !usesRefreshToken(dialect)) {
       // Nothing to watch: the dialect's tokens come without a refresh token (README, "Alarms").

@@ -68,7 +68,7 @@ export interface MetricPolicy {
 }
 
 const FAILURE_METRICS: readonly string[] = [METRIC.failed, METRIC.credentialRejected, METRIC.appFrozen, METRIC.pairDiscarded];
-const DETAILED_METRICS: readonly string[] = [METRIC.succeeded, METRIC.skipped, METRIC.duration];
+const RUN_COUNT_METRICS: readonly string[] = [METRIC.succeeded, METRIC.skipped, METRIC.duration];
 
 /**
  * Reports a run: one JSON line on stdout that is both the structured log line and a CloudWatch
@@ -150,7 +150,7 @@ export class Telemetry {
     return Object.keys(values).filter((name) => {
       if (name === METRIC.refreshTokenTtl) return horizon === undefined || values[name]! < horizon;
       if (FAILURE_METRICS.includes(name)) return detailed || values[name] !== 0;
-      return !DETAILED_METRICS.includes(name) || detailed;
+      return !RUN_COUNT_METRICS.includes(name) || detailed;
     });
   }
 

@@ -16,6 +16,7 @@ import { benchProtocol } from "./protocol.js";
 import { benchPackage } from "./package.js";
 import { benchFleetTemplate } from "./fleet-template.js";
 import { benchRotation } from "./rotation.js";
+import { benchCost } from "./cost.js";
 import { createTestPki } from "../../bin/local/pki.js";
 
 const execFileAsync = promisify(execFile);
@@ -136,6 +137,7 @@ async function main(): Promise<void> {
     }
     await benchProtocol(moto.endpoint);
     await benchRotation(moto.endpoint);
+    await benchCost(moto.endpoint);
     await benchPackage();
     benchFleetTemplate();
   } finally {

@@ -18,9 +18,9 @@ const PER_CREDENTIAL = {
   "AWS::Lambda::EventInvokeConfig": 1,
   "AWS::Events::Rule": 1,
   "AWS::Lambda::Permission": 1,
-  "AWS::SQS::Queue": 2,
-  "AWS::SQS::QueuePolicy": 2,
-  "AWS::CloudWatch::Alarm": 9,
+  "AWS::SQS::Queue": 1,
+  "AWS::SQS::QueuePolicy": 1,
+  "AWS::CloudWatch::Alarm": 7,
 };
 
 /** README, "Per stack": one state table, one SSL-only topic, one subscription for the address. */
