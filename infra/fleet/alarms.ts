@@ -1,7 +1,7 @@
-import { Duration, Stack } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type { Construct } from "constructs";
-import { alarmName } from "../token-refresher/names.js";
+import { checkDescription, runbookAlarm } from "../token-refresher/alarms.js";
 import type { FleetAlarmSettings } from "./validate.js";
 
 /** The fleet's alarms (keys of the `alarms` prop). */
@@ -98,9 +98,6 @@ export const FLEET_ALARMS: Record<FleetAlarmKind, FleetAlarmDefinition> = {
 /** Receives of a work-queue message before SQS moves it to the dead-letter queue. */
 export const WORK_QUEUE_MAX_RECEIVES = 5;
 
-/** CloudWatch's limit on an alarm description. */
-const MAX_DESCRIPTION = 1024;
-
 export interface FleetAlarmInputs {
   readonly fleetName: string;
   readonly runbookUrl: string;
@@ -117,20 +114,8 @@ export function addFleetAlarms(scope: Construct, inputs: FleetAlarmInputs): Part
   for (const [kind, settings] of Object.entries(inputs.settings) as [FleetAlarmKind, FleetAlarmSettings][]) {
     const definition = FLEET_ALARMS[kind];
     const description = `token-refresher fleet ${inputs.fleetName}: ${definition.describe(inputs.fleetName, settings)} Runbook: ${inputs.runbookUrl} (section "${definition.runbookSection}")`;
-    if (description.length > MAX_DESCRIPTION) {
-      throw new Error(`TokenRefresherFleet ${scope.node.path}: runbookUrl makes the ${definition.id} alarm description longer than CloudWatch's ${MAX_DESCRIPTION} characters`);
-    }
-    const alarm = new cloudwatch.Alarm(scope, `${definition.id}Alarm`, {
-      alarmName: alarmName(Stack.of(scope).stackName, inputs.fleetName, definition.id),
-      alarmDescription: description,
-      metric: inputs.metrics[kind].with({ period: settings.period }),
-      threshold: settings.threshold,
-      comparisonOperator: definition.comparisonOperator,
-      evaluationPeriods: settings.evaluationPeriods,
-      // Left out for a single period, where it can only be 1.
-      datapointsToAlarm: settings.evaluationPeriods === 1 ? undefined : settings.datapointsToAlarm,
-      treatMissingData: definition.treatMissingData,
-    });
+    checkDescription(scope, "TokenRefresherFleet", definition.id, description);
+    const alarm = runbookAlarm(scope, inputs.fleetName, { ...definition, ...settings, description, metric: inputs.metrics[kind].with({ period: settings.period }) });
     alarm.addAlarmAction(...inputs.actions);
     alarm.addOkAction(...inputs.actions);
     alarms[kind] = alarm;

@@ -157,23 +157,48 @@ export function addAlarms(scope: Construct, inputs: AlarmInputs): Partial<Record
     const definition = ALARM_DEFAULTS[kind];
     const period = definition.period === "schedule" ? inputs.scheduleInterval : definition.period;
     const description = `token-refresher ${inputs.credentialName}: ${definition.describe(inputs.credentialName, settings.threshold)} Runbook: ${inputs.runbookUrl} (section "${definition.runbookSection}")`;
-    if (description.length > MAX_DESCRIPTION) {
-      throw new Error(`TokenRefresher ${scope.node.path}: runbookUrl makes the ${definition.id} alarm description longer than CloudWatch's ${MAX_DESCRIPTION} characters`);
-    }
-    const alarm = new cloudwatch.Alarm(scope, `${definition.id}Alarm`, {
-      alarmName: alarmName(Stack.of(scope).stackName, inputs.credentialName, definition.id),
-      alarmDescription: description,
-      metric: inputs.metrics[kind].with({ period }),
-      threshold: settings.threshold,
-      comparisonOperator: definition.comparisonOperator,
-      evaluationPeriods: settings.evaluationPeriods,
-      // Left out for a single period, where it can only be 1.
-      datapointsToAlarm: settings.evaluationPeriods === 1 ? undefined : settings.datapointsToAlarm,
-      treatMissingData: definition.treatMissingData,
-    });
+    checkDescription(scope, "TokenRefresher", definition.id, description);
+    const alarm = runbookAlarm(scope, inputs.credentialName, { ...definition, ...settings, description, metric: inputs.metrics[kind].with({ period }) });
     alarm.addAlarmAction(...inputs.alarmActions);
     alarm.addOkAction(...inputs.okActions);
     alarms[kind] = alarm;
   }
   return alarms;
+}
+
+/** What one alarm evaluates and says. */
+export interface RunbookAlarmSpec {
+  /** Alarm name suffix and construct id (`<id>Alarm`). */
+  readonly id: string;
+  /** Ends with its runbook section. */
+  readonly description: string;
+  /** At the alarm's period. */
+  readonly metric: cloudwatch.IMetric;
+  readonly threshold: number;
+  readonly comparisonOperator: cloudwatch.ComparisonOperator;
+  readonly evaluationPeriods: number;
+  readonly datapointsToAlarm: number;
+  readonly treatMissingData: cloudwatch.TreatMissingData;
+}
+
+/** An alarm named `<stack>-<subject>-<id>` (a credential's or a fleet's; unique per account and region). */
+export function runbookAlarm(scope: Construct, subject: string, spec: RunbookAlarmSpec): cloudwatch.Alarm {
+  return new cloudwatch.Alarm(scope, `${spec.id}Alarm`, {
+    alarmName: alarmName(Stack.of(scope).stackName, subject, spec.id),
+    alarmDescription: spec.description,
+    metric: spec.metric,
+    threshold: spec.threshold,
+    comparisonOperator: spec.comparisonOperator,
+    evaluationPeriods: spec.evaluationPeriods,
+    // Left out for a single period, where it can only be 1.
+    datapointsToAlarm: spec.evaluationPeriods === 1 ? undefined : spec.datapointsToAlarm,
+    treatMissingData: spec.treatMissingData,
+  });
+}
+
+/** Fails the construct (`TokenRefresher`, `TokenRefresherFleet`) when a description is longer than CloudWatch allows. */
+export function checkDescription(scope: Construct, construct: string, id: string, description: string): void {
+  if (description.length > MAX_DESCRIPTION) {
+    throw new Error(`${construct} ${scope.node.path}: runbookUrl makes the ${id} alarm description longer than CloudWatch's ${MAX_DESCRIPTION} characters`);
+  }
 }
