@@ -1,6 +1,6 @@
 // npm run bench, stack size: what one CloudFormation stack holds for N credentials, in fleet mode
 // (credentials are registry items written by `fleet add`, never an input of the synth) and with one
-// dedicated TokenRefresher per credential (24 resources each; CloudFormation takes 500 per stack).
+// dedicated TokenRefresher per credential (a score of resources each; CloudFormation takes 500 per stack).
 import { Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { credentialSpec } from "../../lambda/config/index.js";
