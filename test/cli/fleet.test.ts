@@ -221,7 +221,7 @@ describe("fleet add, list, show, pause, resume, remove", () => {
     const decide = async (who: keyof typeof principals, action: string, kind: "client" | "token") => {
       const secret = await storedSecret(fleet.secretName(name, kind));
       if (secret.kind !== "exists") throw new Error(`${kind} secret missing`);
-      const decision = await evaluate({ principal: principals[who], action, resource: secret.arn, resourceTags: resourceTags(kind), resourcePolicy: secret.policy as never });
+      const decision = await evaluate({ principal: principals[who], action, resource: secret.arn, resourceTags: resourceTags(kind), resourcePolicy: secret.policy });
       return decision.result;
     };
     for (const who of ["run", "operator"] as const) {
