@@ -6,14 +6,14 @@ import { initCommand } from "./commands/init.js";
 import { pauseCommand, resumeCommand } from "./commands/pause.js";
 import { refreshCommand } from "./commands/refresh.js";
 import { statusCommand } from "./commands/status.js";
-import { SETTING_VARIABLES, variableOf, type SettingField } from "../../lambda/config/index.js";
-import { setting } from "../../lambda/config/table.js";
+import { variableOf, type SettingField } from "../../lambda/config/index.js";
+import { ENV_SETTINGS, setting } from "../../lambda/config/table.js";
 import { fleetAddCommand } from "./commands/fleet/add.js";
 import { fleetListCommand } from "./commands/fleet/list.js";
 import { fleetPauseCommand, fleetResumeCommand } from "./commands/fleet/pause.js";
 import { fleetRemoveCommand } from "./commands/fleet/remove.js";
 import { fleetShowCommand } from "./commands/fleet/show.js";
-import { FLEET_ADD_CREDENTIAL_FIELDS, SETTING_FLAGS, flag, parseCommandLine, requireRegion, withFunctionConfig, type CommandName, type HelpTopic, type ParsedArgs } from "./settings.js";
+import { FLEET_ADD_CREDENTIAL_FIELDS, FLEET_SETTING_FLAG_FIELDS, SETTING_FLAGS, flag, parseCommandLine, requireRegion, withFunctionConfig, type CommandName, type HelpTopic, type ParsedArgs } from "./settings.js";
 
 import packageJson from "../../package.json" with { type: "json" };
 
@@ -24,7 +24,8 @@ function flagRows(fields: readonly SettingField[], first: readonly [string, stri
   const rows: [string, string, string][] = [...first];
   for (const { flag: name, field, variable } of SETTING_FLAGS.filter((entry) => fields.includes(entry.field))) {
     const { flagValue, doc, default: fallback, required } = setting(field);
-    const summary = doc.split(/(?<=\.)\s(?=[A-Z])|[:;]\s/)[0]!.replace(/\.$/, "");
+    // The first sentence, up to a colon or semicolon, without a parenthesis left open by the cut.
+    const summary = doc.split(/(?<=\.)\s(?=[A-Z])|[:;]\s/)[0]!.replace(/\.$/, "").replace(/\s*\([^)]*$/, "");
     const note = required ? " (required)" : fallback === undefined ? "" : ` (default ${JSON.stringify(fallback)})`;
     rows.push([`--${name} ${flagValue ?? "VALUE"}`, variable, `${summary}${note}`]);
   }
@@ -39,7 +40,7 @@ function configHelp(): string {
   const fields = groupFields("credential", "runtime", "cli");
   const lines = flagRows(fields, [["--function NAME", "(all of the below)", "read them from the deployed refresher function's configuration"]]);
   const flagged = new Set(SETTING_FLAGS.map(({ variable }) => variable));
-  const others = SETTING_VARIABLES.filter((variable) => !flagged.has(variable));
+  const others = ENV_SETTINGS.flatMap(([field, variable]) => (setting(field).group === "fleet" || flagged.has(variable) ? [] : [variable]));
   return `Configuration: the Lambda's environment variables, or these flags (flags win):
 ${lines}
   Also read: ${others.join(", ")}; AWS_PROFILE and the other AWS SDK variables, AWS_ENDPOINT_URL (e.g. a local moto_server).
@@ -49,9 +50,10 @@ ${lines}
 /** The fleet's settings: what every fleet command reads from the worker function (docs/fleet.md). */
 function fleetConfigHelp(): string {
   const variables = [...(["fleetName", "registryTableName", "stateTableName", "runRoleArn", "secretNamePrefix", "operatorPrincipalArns"] as const).map((field) => variableOf(field))];
-  const lines = flagRows(groupFields("fleet", "runtime", "cli"), [["--function NAME", "(all of them)", "read them from the fleet's deployed worker function"]]);
-  return `Fleet settings: ${variables.join(", ")} (and a run's runtime settings),
-from the worker function with --function, or the environment, or these flags (flags win):
+  const lines = flagRows(FLEET_SETTING_FLAG_FIELDS, [["--function NAME", "(all of them)", "read them from the fleet's deployed worker function"]]);
+  return `Fleet settings: ${variables.join(", ")}
+and a run's runtime settings, from the worker function with --function, or the environment, or
+these flags (flags win):
 ${lines}`;
 }
 

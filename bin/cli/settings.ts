@@ -84,16 +84,20 @@ export const FLEET_ADD_CREDENTIAL_FIELDS: readonly SettingField[] = SETTING_FLAG
   setting(field).group === "credential" && field !== "clientSecretId" && field !== "tokenSecretId" ? [field] : [],
 );
 
+/** The setting flags every fleet command takes: the fleet's, its state table, and the shell's region. */
+export const FLEET_SETTING_FLAG_FIELDS: readonly SettingField[] = SETTING_FLAGS.flatMap(({ field }) => {
+  const { group } = setting(field);
+  return group === "fleet" || group === "cli" || field === "stateTableName" ? [field] : [];
+});
+
 /**
- * Whether the flag of `field` applies to `command`. The runtime settings and the shell's apply to
- * every command, the fleet settings to the fleet commands; the credential settings to the
- * dedicated commands, to `fleet add` (the spec it registers) and, by name only, to the fleet
- * commands that act on one credential.
+ * Whether the flag of `field` applies to `command`. The dedicated commands take every setting flag
+ * but the fleet's. The fleet commands take {@link FLEET_SETTING_FLAG_FIELDS}; of the credential
+ * settings, `fleet add` the spec it registers, and the commands that act on one credential its name.
  */
 function settingFlagApplies(command: HelpTopic, field: SettingField): boolean {
-  const { group } = setting(field);
-  if (!isFleetCommand(command)) return group !== "fleet";
-  if (group !== "credential") return true;
+  if (!isFleetCommand(command)) return setting(field).group !== "fleet";
+  if (FLEET_SETTING_FLAG_FIELDS.includes(field)) return true;
   if (command === "fleet add") return FLEET_ADD_CREDENTIAL_FIELDS.includes(field);
   return field === "name" && command !== "fleet list" && command !== "fleet";
 }

@@ -311,7 +311,7 @@ export const FLEET_SETTINGS = {
   },
   secretNamePrefix: {
     group: "fleet",
-    doc: "Prefix of the names of the secrets `fleet add` creates (`<prefix><credential>/client`, `/token`); the run role may touch only secrets under it.",
+    doc: "Prefix of the names of the secrets `fleet add` creates (`<prefix><fleet>/<credential>/client`, `/token`); the run role may touch only secrets under it.",
     value: { kind: "text", pattern: /^[A-Za-z0-9/_+=.@-]{1,200}\/$/, what: "a Secrets Manager name prefix ending in /" },
     default: "token-refresher/",
     env: "SECRET_NAME_PREFIX",

@@ -77,7 +77,8 @@ describe("fleet add, with each AWS step failing in turn", () => {
     const run = await fleetCli(front, addArgs(name, dialect));
     expect(injected.applied).toBeGreaterThan(0);
     const { error, exitCode } = failure(run);
-    expect([run.code, exitCode, error.kind, error.step]).toEqual([EXIT_FOR_KIND[kind], EXIT_FOR_KIND[kind], kind, step]);
+    const exit = EXIT_FOR_KIND[kind as keyof typeof EXIT_FOR_KIND];
+    expect([run.code, exitCode, error.kind, error.step]).toEqual([exit, exit, kind, step]);
     expect(error.message).toMatch(new RegExp(`^fleet add stopped at step \\d of \\d \\(${step.replace(/[()'.]/g, "\\$&")}\\): .*AccessDeniedException.*Nothing is left\\.$`));
     expect(error.left).toEqual([]);
     // The secrets this add created were deleted without recovery: their names are free for the next try.

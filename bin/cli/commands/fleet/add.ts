@@ -43,7 +43,7 @@ export async function fleetAddCommand(args: ParsedArgs, io: CliIo, out: Output):
   }
 
   return withFleetClients(args, io, settings, async (clients) => {
-    await refuseExisting(clients, settings, ref, names);
+    await refuseExisting(args, clients, settings, ref, names);
     const created: Change = { at: clients.clock.now(), by };
     const added = await runSteps(addSteps({ args, io, clients, settings, ref, names, spec, stored, principals, created, ...input }), sameFleetCommand("remove", args, spec.name, " --force"));
     const fields = Object.keys(input.clientSecret).sort();
@@ -135,10 +135,14 @@ async function readInputs(args: ParsedArgs, io: CliIo, spec: CredentialSpec, set
 }
 
 /** Refuses a name in use: a registry item, or either secret (also one scheduled for deletion, whose name Secrets Manager keeps). */
-async function refuseExisting(clients: FleetClients, settings: FleetSettings, ref: FleetCredentialRef, names: Record<FleetSecretKind, string>): Promise<void> {
+async function refuseExisting(args: ParsedArgs, clients: FleetClients, settings: FleetSettings, ref: FleetCredentialRef, names: Record<FleetSecretKind, string>): Promise<void> {
   const item = await clients.registry.read(ref.credential);
   if (item) {
-    throw new CliError(`credential ${ref.credential} is already in fleet ${settings.fleetName} (${item.status})`, "config", "see it with token-refresher fleet show; change it by fleet remove, then fleet add");
+    throw new CliError(
+      `credential ${ref.credential} is already in fleet ${settings.fleetName} (${item.status})`,
+      "config",
+      `see it with: ${sameFleetCommand("show", args, ref.credential)}; to change it, remove it and add it again`,
+    );
   }
   for (const name of Object.values(names)) {
     const found = await findSecret(clients.secrets, name);
@@ -146,7 +150,7 @@ async function refuseExisting(clients: FleetClients, settings: FleetSettings, re
       throw new CliError(
         `the secret ${name} already exists (an add or remove of ${ref.credential} that did not finish?)`,
         "config",
-        `remove what is left with: token-refresher fleet remove --credential ${ref.credential} --force`,
+        `remove what is left with: ${sameFleetCommand("remove", args, ref.credential, " --force")}`,
       );
     }
     if (found.kind === "deleting") {
