@@ -56,10 +56,17 @@ export class CliError extends Error {
   }
 }
 
-/** The flags that set the settings a ConfigError names (the settings table), as a hint. */
+/**
+ * The flags that set the settings a ConfigError names (the settings table), as a hint; and the
+ * function that carries them: a fleet's settings are on its worker function.
+ */
 function flagHint(error: ConfigError): string | undefined {
-  const flags = [...new Set(error.problems.flatMap(({ field }) => (field in SETTINGS ? [setting(field as SettingField).flag] : [])))].filter(Boolean);
-  return flags.length > 0 ? `set ${flags.length === 1 ? "it" : "them"} with ${flags.map((name) => `--${name}`).join(", ")}, or pass --function with the deployed refresher function` : undefined;
+  const fields = error.problems.flatMap(({ field }) => (field in SETTINGS ? [field as SettingField] : []));
+  const flags = [...new Set(fields.map((field) => setting(field).flag))].filter(Boolean);
+  const fleet = fields.some((field) => setting(field).group === "fleet");
+  const fromFunction = `pass --function with the deployed ${fleet ? "fleet worker" : "refresher"} function`;
+  if (flags.length > 0) return `set ${flags.length === 1 ? "it" : "them"} with ${flags.map((name) => `--${name}`).join(", ")}, or ${fromFunction}`;
+  return fleet ? fromFunction : undefined;
 }
 
 /** What to do about AWS refusing the caller, by AWS error code (the kind, and so the exit code, is `aws-access` for all). */
@@ -85,6 +92,15 @@ export function classifyError(error: unknown): CliError {
   }
   if (kind === "unreachable") return new CliError(`AWS endpoint unreachable (${socketErrorCode(error)})`, kind, "check AWS_ENDPOINT_URL / the network path to AWS");
   return new CliError(describeError(error), kind);
+}
+
+/**
+ * AWS answered the call with a refusal (HTTP 4xx): the call changed nothing. A server error, a
+ * timeout or a lost answer may have been applied.
+ */
+export function refusedByAws(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500;
 }
 
 /** Exit code of a refresh run: 0 when it refreshed or skipped, else its failure's kind's. */

@@ -265,6 +265,14 @@ export class WriteProtocol {
     await this.table.setPaused(undefined, now);
   }
 
+  /**
+   * Forgets the credential (`fleet remove`, an undone `fleet add`): its state — lease, backoff,
+   * version log, pause — is deleted. The token secret is the caller's to delete.
+   */
+  async forget(): Promise<void> {
+    await this.table.delete();
+  }
+
   /** AWS's time; a protocol that has not heard from AWS yet reads the item first, whose answer sets the clock. */
   private async awsNow(): Promise<number> {
     if (this.clock.offset === undefined) await this.table.read();

@@ -1,9 +1,9 @@
 import { CloudWatchClient, DisableAlarmActionsCommand, EnableAlarmActionsCommand } from "@aws-sdk/client-cloudwatch";
 import { DisableRuleCommand, EnableRuleCommand } from "@aws-sdk/client-eventbridge";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { variableOf, type RefresherConfig } from "../../../lambda/config/index.js";
 import type { WriteProtocol } from "../../../lambda/protocol/write-protocol.js";
-import { CliError, EXIT, classifyError, type ExitCode } from "../errors.js";
+import { callerArn } from "../caller.js";
+import { CliError, EXIT, classifyError, refusedByAws, type ExitCode } from "../errors.js";
 import type { CliIo, Env } from "../io.js";
 import type { Output } from "../output.js";
 import { awsClientConfig, fullConfig, runClients, stringOption, writeProtocol, type ParsedArgs, type RunClients } from "../settings.js";
@@ -139,15 +139,6 @@ async function applySteps(command: keyof typeof ORDER_NOTE, again: string, steps
   return inForce;
 }
 
-/**
- * AWS answered the call with a refusal (HTTP 4xx): the call changed nothing. A server error, a
- * timeout or a lost answer may have been applied.
- */
-function refusedByAws(error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-  return status !== undefined && status >= 400 && status < 500;
-}
-
 /** The command line that runs `command` for the same credential. */
 function sameCommand(command: string, args: ParsedArgs): string {
   const fn = stringOption(args, "function");
@@ -168,15 +159,5 @@ async function withSwitchClients<T>(config: RefresherConfig, env: Env, io: CliIo
   } finally {
     alarms.destroy();
     clients.destroy();
-  }
-}
-
-/** The operator's AWS identity, recorded as who paused. */
-async function callerArn(env: Env): Promise<string> {
-  const sts = new STSClient(awsClientConfig(env));
-  try {
-    return (await sts.send(new GetCallerIdentityCommand({}))).Arn ?? "unknown";
-  } finally {
-    sts.destroy();
   }
 }
