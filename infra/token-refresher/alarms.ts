@@ -25,7 +25,7 @@ interface AlarmDefinition {
   readonly datapointsToAlarm: number;
   readonly comparisonOperator: cloudwatch.ComparisonOperator;
   readonly treatMissingData: cloudwatch.TreatMissingData;
-  /** The README Runbook subsection the description points to. */
+  /** The docs/runbook.md section the description points to (its title, exactly). */
   readonly runbookSection: string;
   readonly describe: (credential: string, threshold: number) => string;
 }
@@ -57,7 +57,7 @@ const queueNotEmpty = (id: string, describe: AlarmDefinition["describe"]): Alarm
   describe,
 });
 
-/** Every alarm's defaults; the README's "Alarms" table lists the same. */
+/** Every alarm's defaults; docs/construct.md, "Alarms", and the README's "Alarms at a glance" list the same. */
 export const ALARM_DEFAULTS: Record<AlarmKind, AlarmDefinition> = {
   credentialRejected: firstOccurrence(
     "CredentialRejected",
