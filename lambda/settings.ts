@@ -7,7 +7,7 @@
 export const DIALECTS = ["iot", "oauth2", "client_credentials"] as const;
 export type DialectName = (typeof DIALECTS)[number];
 
-/** The dialects that call an OAuth2 token endpoint: the OAuth2 settings apply to them (README, "OAuth2 dialect"). */
+/** The dialects that call an OAuth2 token endpoint: the OAuth2 settings apply to them (docs/oauth2.md). */
 export const OAUTH2_DIALECTS = ["oauth2", "client_credentials"] as const satisfies readonly DialectName[];
 export type OAuth2DialectName = (typeof OAUTH2_DIALECTS)[number];
 
@@ -48,7 +48,7 @@ export const STATE_TTL_ATTRIBUTE = "ttl";
 
 /**
  * The last part of the Lambda timeout, after the run budget (run budget = timeout - this): the
- * retried write of a pair the platform issued, the event and the report (docs/design.md). Also the
+ * retried write of a pair the platform issued, the event and the report (docs/design.md, "Timeout"). Also the
  * write time the CLI and `npm start` allow when no Lambda context says how much is left.
  */
 export const RUN_BUDGET_RESERVE_SECONDS = 15;

@@ -46,7 +46,7 @@ const firstOccurrence = (id: string, runbookSection: string, describe: AlarmDefi
   describe,
 });
 
-/** Every alarm's defaults; the README's "Alarms" table lists the same. */
+/** Every alarm's defaults; docs/construct.md, "Alarms", and the README's "Alarms at a glance" list the same. */
 export const ALARM_DEFAULTS: Record<AlarmKind, AlarmDefinition> = {
   credentialRejected: firstOccurrence(
     "CredentialRejected",

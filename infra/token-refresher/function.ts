@@ -27,7 +27,7 @@ export function createRefresherFunction(scope: Construct, options: RefresherFunc
   const { settings } = options;
   const fn = new lambda.Function(scope, "Function", {
     description: `token-refresher: refreshes the ${settings.credentialName} access token (${settings.dialect})`,
-    // The pre-bundled handler shipped in the package (README, "Using the construct in your own CDK app").
+    // The pre-bundled handler shipped in the package (docs/construct.md, "Using the construct in your own CDK app").
     code: handlerCode(),
     handler: "index.handler",
     runtime: lambda.Runtime.NODEJS_22_X,

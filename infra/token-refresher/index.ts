@@ -50,8 +50,11 @@ export * from "../fleet/index.js";
  * Several can live side by side in one stack.
  */
 export class TokenRefresher extends Construct {
+  /** The credential's name: the `Credential` metric dimension and the key of its state item. */
   readonly credentialName: string;
+  /** The token API dialect. */
   readonly dialect: TokenDialect;
+  /** CloudWatch namespace of the refresher's metrics. */
   readonly metricsNamespace: string;
   /** The longest gap between two runs; also the period of the run-based alarms. */
   readonly scheduleInterval: Duration;
@@ -68,8 +71,9 @@ export class TokenRefresher extends Construct {
    * asynchronous invocation (its on-failure destination: runs that threw or timed out, no retries).
    */
   readonly deadLetterQueue: sqs.Queue;
+  /** The function's log group: one JSON line per run. */
   readonly logGroup: logs.ILogGroup;
-  /** The function's execution role (least privilege; see the README's "Permissions"). */
+  /** The function's execution role (least privilege; docs/construct.md, "Permissions"). */
   readonly role: iam.Role;
   /** The refresher function (Node.js 22, arm64). */
   readonly function: lambda.Function;
@@ -79,13 +83,21 @@ export class TokenRefresher extends Construct {
   readonly scheduleRuleName: string;
   /** The topic every alarm notifies (`alarmTopic`, or the stack's shared one); undefined when `alarmActions` replaces it. */
   readonly alarmTopic?: sns.ITopic;
+  /** The `CredentialRejected` alarm; undefined when switched off. */
   readonly credentialRejectedAlarm?: cloudwatch.Alarm;
+  /** The `AppFrozen` alarm; undefined when switched off. */
   readonly appFrozenAlarm?: cloudwatch.Alarm;
+  /** The `PairDiscarded` alarm; undefined when switched off. */
   readonly pairDiscardedAlarm?: cloudwatch.Alarm;
+  /** The `RefreshFailed` alarm; undefined when switched off. */
   readonly refreshFailedAlarm?: cloudwatch.Alarm;
+  /** The `AccessTokenTtl` alarm; undefined when switched off. */
   readonly accessTokenTtlAlarm?: cloudwatch.Alarm;
+  /** The `RefreshTokenTtl` alarm; undefined when switched off, and for `client_credentials` (no refresh token). */
   readonly refreshTokenTtlAlarm?: cloudwatch.Alarm;
+  /** The `FunctionErrors` alarm; undefined when switched off. */
   readonly functionErrorsAlarm?: cloudwatch.Alarm;
+  /** The `DeadLetterQueueNotEmpty` alarm; undefined when switched off. */
   readonly deadLetterQueueAlarm?: cloudwatch.Alarm;
   /** Every enabled alarm, for dashboards or composite alarms (`token-refresher pause` switches their actions off). */
   readonly alarms: readonly cloudwatch.Alarm[];
@@ -151,11 +163,11 @@ export class TokenRefresher extends Construct {
   }
 
   /**
-   * What an operator needs to run the CLI on this credential (README, "Permissions"): `status`,
+   * What an operator needs to run the CLI on this credential (docs/construct.md, "Permissions"): `status`,
    * `refresh`, `init` (on the existing secrets), `pause` and `resume`, with `--function`, in the
    * grantee's own policy. A role or user whose ARN this stack can reference (same stack, or a literal
    * ARN) is also let through the resource policies of the secrets the construct created; any other
-   * must be listed in `operatorPrincipalArns` (a warning says so) (README, "Security model").
+   * must be listed in `operatorPrincipalArns` (a warning says so; docs/security.md, "The resource policies").
    */
   grantOperate(grantee: iam.IGrantable): iam.Grant {
     this.exemptOperator(grantee.grantPrincipal);

@@ -43,7 +43,7 @@ export interface FunctionAccess {
 }
 
 /**
- * Exactly the calls the handler makes (README, "Permissions"): Secrets Manager `GetSecretValue` on
+ * Exactly the calls the handler makes (docs/construct.md, "Permissions"): Secrets Manager `GetSecretValue` on
  * both secrets and `PutSecretValue` + `UpdateSecretVersionStage` on the token secret; its own
  * state-table item; `PutEvents` with its source; KMS only for secrets with a customer-managed key.
  */
@@ -176,7 +176,7 @@ export interface OperatedCredential extends FunctionAccess {
 }
 
 /**
- * The CLI's calls on one credential (README, "Permissions"), in the grantee's own policy:
+ * The CLI's calls on one credential (docs/construct.md, "Permissions"), in the grantee's own policy:
  * `--function` reads the function's configuration; `status` the token secret and the state item;
  * `refresh` (and `resume`, which runs one) the workflow's calls, as the function makes them; `init`
  * also describes both secrets and writes the client secret (never `CreateSecret`: the secrets exist);

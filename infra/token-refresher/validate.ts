@@ -210,7 +210,7 @@ function alarmSettings(props: TokenRefresherProps, values: SettingValues, fail: 
     if (!(options.enabled ?? !defaults.optIn)) continue;
     const prop = `alarms.${kind}`;
     if (kind === "refreshTokenTtl" && !usesRefreshToken(dialect)) {
-      // Nothing to watch: the dialect's tokens come without a refresh token (README, "Alarms").
+      // Nothing to watch: the dialect's tokens come without a refresh token (docs/construct.md, "Alarms").
       if (props.alarms?.refreshTokenTtl !== undefined) fail(prop, `is not used by the ${dialect} dialect, which has no refresh token`);
       continue;
     }

@@ -375,7 +375,7 @@ export const STACK_SETTINGS = {
   },
   memorySizeMb: {
     group: "stack",
-    doc: "Lambda memory (docs/design.md: measured peak RSS 122–137 MB).",
+    doc: 'Lambda memory (docs/design.md, "Memory: 256 MB": the peak RSS `npm run bench` measures).',
     value: { kind: "integer", min: 128, max: 10_240, unit: "MB" },
     default: 256,
     prop: "memorySize",

@@ -249,7 +249,7 @@ export class WriteProtocol {
   }
 
   /**
-   * Records an operator's pause (README, "Pausing a credential"): who, and when on AWS's clock.
+   * Records an operator's pause (docs/cli.md, "Pausing a credential"): who, and when on AWS's clock.
    * Runs then skip unless forced. The lease and the failure state are left alone; idempotent.
    */
   async recordPause(by: string): Promise<Pause> {

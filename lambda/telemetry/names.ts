@@ -1,6 +1,6 @@
 // The telemetry contract's names, in a module without imports so the CDK app can share them cheaply.
 
-/** Metric names alarms and dashboards depend on (README, "Telemetry"). */
+/** Metric names alarms and dashboards depend on (docs/telemetry.md). */
 export const METRIC = {
   succeeded: "RefreshSucceeded",
   skipped: "RefreshSkipped",

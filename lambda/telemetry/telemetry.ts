@@ -203,7 +203,7 @@ export class Telemetry {
 
 /**
  * The result with its platform and exception texts through the redaction step once more before
- * they are written (README, "Security model"): one line, bounded, no control characters, and an
+ * they are written (docs/security.md, "Beyond IAM"): one line, bounded, no control characters, and an
  * error code only when it is a short word. The dialects and describeError have already removed secrets.
  */
 function quotable(result: RefreshResult): RefreshResult {

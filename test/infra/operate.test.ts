@@ -1,5 +1,5 @@
-// What `token-refresher pause`/`resume` and the other CLI commands need from the construct (README,
-// "Pausing a credential" and "Permissions"): the schedule rule's and the alarms' names as literals
+// What `token-refresher pause`/`resume` and the other CLI commands need from the construct (docs/cli.md,
+// "Pausing a credential"; docs/construct.md, "Permissions"): the schedule rule's and the alarms' names as literals
 // in the function's environment, and grantOperate's policy.
 import { type CfnElement, NestedStack, Stack, Token } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";

@@ -1,5 +1,5 @@
 // The construct opened up for real accounts: alarm actions and tuning, runbook links, the dashboard,
-// VPC placement, and cdk-nag suppressions carried as metadata (README, "Using the construct in your own CDK app").
+// VPC placement, and cdk-nag suppressions carried as metadata (docs/construct.md, "Using the construct in your own CDK app").
 import { readdirSync, readFileSync } from "node:fs";
 import { Duration } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
@@ -9,7 +9,7 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { describe, expect, it } from "vitest";
 import { METRIC } from "../../lambda/telemetry/names.js";
-import { TokenRefresher, type TokenRefresherProps } from "../../infra/token-refresher/index.js";
+import { DEFAULT_RUNBOOK_URL, TokenRefresher, type TokenRefresherProps } from "../../infra/token-refresher/index.js";
 import { ACCOUNT, IOT_PROPS, REGION, ROOT, allStrings, nagFindings, newStack, onlyResource, refresherStack, resources } from "./support.js";
 
 /** Any alarm action: here, one that only names an ARN (as an SSM OpsItem or Lambda action would). */
@@ -103,14 +103,14 @@ describe("runbook links", () => {
     });
   });
 
-  it("points at sections that exist in the README's Runbook", () => {
-    const readme = readFileSync(new URL("README.md", ROOT), "utf8");
-    const runbook = readme.slice(readme.indexOf("\n## Runbook"), readme.indexOf("\n## ", readme.indexOf("\n## Runbook") + 1));
-    const headings = [...runbook.matchAll(/^### (.+)$/gm)].map((m) => m[1]);
+  it("points at sections that exist in docs/runbook.md, the default runbookUrl", () => {
+    expect(DEFAULT_RUNBOOK_URL).toBe("token-refresher docs/runbook.md");
+    const runbook = readFileSync(new URL("docs/runbook.md", ROOT), "utf8");
+    const headings = [...runbook.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
     const { template } = refresherStack({ alarms: { functionErrors: { enabled: true } } });
     for (const [name, alarm] of alarmsByName(template)) {
       const section = /\(section "([^"]+)"\)$/.exec(alarm.AlarmDescription as string)![1];
-      expect(headings, `${name} links to a missing README section`).toContain(section);
+      expect(headings, `${name} links to a missing runbook section`).toContain(section);
     }
   });
 

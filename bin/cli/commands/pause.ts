@@ -56,7 +56,7 @@ const ORDER_NOTE = {
 } as const;
 
 /**
- * Stops the periodic refresh of one credential (README, "Pausing a credential"): switches the
+ * Stops the periodic refresh of one credential (docs/cli.md, "Pausing a credential"): switches the
  * alarms' actions off, records who paused and when in the state table, then disables the schedule
  * rule, so a paused credential never pages. Runs then skip (`paused`) unless forced. Each step is
  * idempotent: run again, a pause that stopped half-way completes.
