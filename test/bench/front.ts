@@ -1,4 +1,4 @@
-// The benchmarks' AWS front (README, "Testing") before the bench's moto, with the environment the
+// The benchmarks' AWS front (docs/development.md, "Testing") before the bench's moto, with the environment the
 // fixtures' own clients read (they create secrets and tables directly in moto), restored afterwards.
 import { startAwsFront, type AwsFront } from "../support/aws-front.js";
 

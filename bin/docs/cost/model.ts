@@ -80,7 +80,7 @@ export const ASSUMPTIONS = {
   tokenLifetimeSeconds: 3_600,
   /** The default refresh window: a token is refreshed with 15 minutes left, so every 45 minutes. */
   refreshWindowSeconds: 900,
-  /** Billed duration of one invocation (runs take 50-200 ms; README, "Design notes"). */
+  /** Billed duration of one invocation: an assumption, rounded up from the runs `npm run bench` measures locally (docs/cost.md). */
   invocationSeconds: 0.3,
   /** The default memory. */
   memoryMb: 256,
@@ -144,7 +144,7 @@ export function dedicatedMonth(day: DedicatedDay, stack: StackFacts, a: Assumpti
 }
 
 /**
- * The AWS calls of one run of `runRefresh` (README, "Flow"; docs/protocol.md), by what the run found.
+ * The AWS calls of one run of `runRefresh` (docs/design.md, "Flow"; docs/protocol.md), by what the run found.
  * test/docs/cost.test.ts counts them against moto behind the AWS front and fails when they change.
  */
 export const RUN_CALLS = {
