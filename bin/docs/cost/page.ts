@@ -65,7 +65,7 @@ function assumptions(): string {
     `- A month is ${HOURS_PER_MONTH} hours (${number(HOURS_PER_MONTH / 24)} days).`,
     `- An access token lives ${a.tokenLifetimeSeconds / 60} minutes and the refresh window is ${a.refreshWindowSeconds / 60} minutes, so a credential is refreshed every ${(a.tokenLifetimeSeconds - a.refreshWindowSeconds) / 60} minutes: ${number(refreshesPerMonth())} refreshes a month.`,
     `- The dedicated construct runs every ${a.scheduleSeconds / 60} minutes: ${number(day.invocations)} runs a day, ${number(day.invocations * (HOURS_PER_MONTH / 24))} a month; the runs that find the token not due are skips.`,
-    `- An invocation is billed ${a.invocationSeconds} s at ${a.memoryMb} MB on arm64 (an assumption, rounded up from the runs `npm run bench` measures locally).`,
+    `- An invocation is billed ${a.invocationSeconds} s at ${a.memoryMb} MB on arm64 (an assumption, rounded up from the runs \`npm run bench\` measures locally).`,
     `- A run's EMF line is at most ${EMF_LINE_BYTES.skipped} bytes when it skips and ${EMF_LINE_BYTES.refreshed} when it refreshes (rounded up from the counted lines); Lambda adds about ${a.platformLogBytesPerInvocation} bytes of START/END/REPORT lines per invocation; the log group keeps ${a.logRetentionMonths} months.`,
     `- A run's calls (counted against moto behind the AWS front by \`npm run bench\` and \`test/docs/cost.test.ts\`): skip ${calls(RUN_CALLS.skipped)}; refresh ${calls(RUN_CALLS.refreshed)}.`,
     "- Each `GetSecretValue` costs one KMS `Decrypt` and each `PutSecretValue` one `GenerateDataKey` (envelope encryption, one data key per version); state and registry items are under 1 KB, read strongly consistent.",
