@@ -5,9 +5,9 @@
 //   constructs for cdk.mjs), resolved from the consumer's node_modules; anything else they use
 //   (undici) is bundled in, shared through dist/chunks/, so a reader-only install needs nothing more;
 // - token-refresher.mjs (CLI), handler/index.mjs (the Lambda handler, the asset the construct
-//   deploys) and fleet/scheduler/index.mjs, fleet/worker/index.mjs (the fleet construct's two
-//   functions): bundled whole, AWS SDK included, so none needs a dependency at run time and a
-//   consumer's synth needs no lockfile, no esbuild and no Docker;
+//   deploys) and fleet/scheduler/index.mjs, fleet/worker/index.mjs (the fleet construct's): bundled
+//   whole, AWS SDK included, so none needs a dependency at run time and a consumer's synth needs no
+//   lockfile, no esbuild and no Docker;
 // - types/: declarations from tsc (tsconfig.build.json), so consumers type-check against .d.ts, not sources.
 // `npm pack` runs it (prepack), as do the tests (pretest and the vitest global setup) and `cdk synth`
 // in this repository (cdk.json), each with --if-changed: the build is skipped when dist/ already holds
@@ -81,10 +81,15 @@ try {
       chunkNames: "chunks/[name]-[hash]",
     }),
     build({ ...standalone, entryPoints: { "token-refresher": "bin/token-refresher.ts" }, outdir: staging, target: "node20", banner: { js: `#!/usr/bin/env node\n${REQUIRE}` } }),
-    // The Lambda runtime the constructs deploy (lambda.Runtime.NODEJS_22_X).
+    // The Lambda runtime the construct deploys (lambda.Runtime.NODEJS_22_X).
     build({ ...standalone, entryPoints: { index: "lambda/handler.ts" }, outdir: join(staging, "handler"), target: "node22" }),
-    build({ ...standalone, entryPoints: { index: "lambda/fleet/scheduler-handler.ts" }, outdir: join(staging, "fleet", "scheduler"), target: "node22" }),
-    build({ ...standalone, entryPoints: { index: "lambda/fleet/worker-handler.ts" }, outdir: join(staging, "fleet", "worker"), target: "node22" }),
+    // The fleet's functions (docs/fleet.md), one asset each.
+    build({
+      ...standalone,
+      entryPoints: { "scheduler/index": "lambda/fleet/scheduler-handler.ts", "worker/index": "lambda/fleet/worker-handler.ts" },
+      outdir: join(staging, "fleet"),
+      target: "node22",
+    }),
     declarations(join(staging, "types")),
   ]);
   const failed = outcomes.find((outcome) => outcome.status === "rejected");
@@ -93,7 +98,7 @@ try {
   await writeFile(join(staging, INPUTS_FILE), JSON.stringify(await hashes([...new Set([...sources, ...BUILD_FILES])].sort()), null, 2));
   await chmod(join(staging, "token-refresher.mjs"), 0o755);
   await replace(outdir, staging);
-  process.stderr.write(`built ${outdir}: token-refresher.mjs, reader.mjs, cdk.mjs, iot.mjs, oauth2.mjs, chunks/, handler/index.mjs, fleet/scheduler/index.mjs, fleet/worker/index.mjs, types/\n`);
+  process.stderr.write(`built ${outdir}: token-refresher.mjs, reader.mjs, cdk.mjs, iot.mjs, oauth2.mjs, chunks/, handler/index.mjs, fleet/{scheduler,worker}/index.mjs, types/\n`);
 } finally {
   await rm(staging, { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
 // `npm start`: runs the refresh job locally on a fast schedule — a self-contained demo against
 // moto_server and the IoT platform simulator, or, with the refresher's endpoint and both secret ids
-// set in the environment (docs/configuration.md), the real credential. See bin/README-section.md ("Quick start").
+// set in the environment (docs/configuration.md), the real credential. See README.md, "Local demo", and docs/cli.md, "`npm start`".
 import { runLocal } from "./local/runner.js";
 
 // The AWS SDK's Node 22 notice is noise here (see bin/token-refresher.ts); an explicit setting wins.

@@ -1,5 +1,5 @@
 // CDK app entry (cdk.json: `npx tsx infra/app.ts`). Configuration: the "token-refresher" context of
-// cdk.json, or `-c configFile=path/to/config.json`; see infra/config.ts and the README.
+// cdk.json, or `-c configFile=path/to/config.json`; see infra/config.ts and docs/construct.md, "The bundled CDK app".
 import { App, Aspects } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { AppConfigError, loadAppConfig, type AppConfig } from "./config.js";

@@ -31,7 +31,7 @@ export function awsClientOptions(requestTimeoutMs: number, settings: AwsClientSe
 
 /**
  * The refresher's AWS clients, each with connection and request timeouts so that no hung call
- * outlasts the run (see README, "How a refresh run works"). `throwOnRequestTimeout`: without it the
+ * outlasts the run (see docs/design.md, "Timeouts"). `throwOnRequestTimeout`: without it the
  * SDK's HTTP handler only logs a warning when the timeout passes and goes on waiting. Two SDK
  * attempts per call: the write protocol retries further within the invocation's remaining time.
  * Secrets Manager and DynamoDB answers correct `clock`; EventBridge's are not needed for it.

@@ -111,7 +111,7 @@ export class NeedsInitialRefreshTokenError extends RefreshError {
 
 /**
  * A pair the platform issued could not be stored before the invocation's time ran short: the
- * platform may already have invalidated the stored pair. Pages (see README, "Runbook").
+ * platform may already have invalidated the stored pair. Pages (docs/runbook.md, "PairDiscarded").
  */
 export class PairDiscardedError extends RefreshError {
   override readonly name = "PairDiscardedError";
@@ -177,7 +177,7 @@ export function socketErrorCode(error: unknown): string | undefined {
 
 /**
  * Short, secret-free description of any thrown value, for logs, events and CLI output: the
- * redaction step (README, "Security model") removes the values `redactor` knows, strips control
+ * redaction step (docs/security.md, "Beyond IAM") removes the values `redactor` knows, strips control
  * characters and bounds the length.
  */
 export function describeError(error: unknown, redactor: Redactor = new Redactor()): string {

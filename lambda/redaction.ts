@@ -1,6 +1,6 @@
 /**
  * The one redaction step for every text that comes from the platform or from an exception, applied
- * before it reaches a message, log line, metric, event or CLI output (README, "Security model").
+ * before it reaches a message, log line, metric, event or CLI output (docs/security.md, "Beyond IAM").
  *
  * - Every secret value the run holds is replaced by `[redacted]` in its raw, URL-encoded
  *   (`encodeURIComponent`, upper- or lower-case hex), form-encoded (`application/x-www-form-urlencoded`:

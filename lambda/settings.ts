@@ -7,7 +7,7 @@
 export const DIALECTS = ["iot", "oauth2", "client_credentials"] as const;
 export type DialectName = (typeof DIALECTS)[number];
 
-/** The dialects that call an OAuth2 token endpoint: the OAuth2 settings apply to them (README, "OAuth2 dialect"). */
+/** The dialects that call an OAuth2 token endpoint: the OAuth2 settings apply to them (docs/oauth2.md). */
 export const OAUTH2_DIALECTS = ["oauth2", "client_credentials"] as const satisfies readonly DialectName[];
 export type OAuth2DialectName = (typeof OAUTH2_DIALECTS)[number];
 
@@ -48,10 +48,35 @@ export const STATE_TTL_ATTRIBUTE = "ttl";
 
 /**
  * The last part of the Lambda timeout, after the run budget (run budget = timeout - this): the
- * retried write of a pair the platform issued, the event and the report (docs/design.md). Also the
+ * retried write of a pair the platform issued, the event and the report (docs/design.md, "Timeout"). Also the
  * write time the CLI and `npm start` allow when no Lambda context says how much is left.
  */
 export const RUN_BUDGET_RESERVE_SECONDS = 15;
 export const WRITE_GRACE_MS = RUN_BUDGET_RESERVE_SECONDS * 1000;
 /** How much longer than the whole invocation a run's lease lasts, so a live run never loses it. */
 export const LEASE_MARGIN_SECONDS = 60;
+
+/**
+ * A fleet's registry table (docs/fleet.md, "Registry item"): one item per credential under the
+ * partition key `credential`; the sparse index `due` over (`dueShard`, `nextDueAt`) holds only active
+ * credentials, spread over `DUE_SHARDS` shards. Write-budget items (`#budget#<epoch second>`) expire
+ * through the TTL attribute.
+ */
+export const REGISTRY_KEY = "credential";
+export const DUE_INDEX = "due";
+export const DUE_SHARD_ATTRIBUTE = "dueShard";
+export const NEXT_DUE_AT_ATTRIBUTE = "nextDueAt";
+export const DUE_SHARDS = 8;
+export const REGISTRY_TTL_ATTRIBUTE = "ttl";
+/** Key prefix of the registry's write-budget items, `#budget#<epoch second>` (no credential name has a `#`). */
+export const WRITE_BUDGET_KEY_PREFIX = "#budget#";
+
+/**
+ * The tags of a fleet's secrets, and the one session tag of a run (docs/fleet.md, "Isolation"): the run
+ * role's policies compare the secret's `TokenRefresherCredential` tag with the session's.
+ */
+export const FLEET_TAG = {
+  fleet: "TokenRefresherFleet",
+  credential: "TokenRefresherCredential",
+  secret: "TokenRefresherSecret",
+} as const;

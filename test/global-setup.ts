@@ -9,7 +9,7 @@ let front: AwsFront | undefined;
 
 /**
  * One moto_server for the whole suite, behind one AWS front with the default limits of real Secrets
- * Manager (README "Testing"); every test file uses its own uniquely named secrets and tables. Before
+ * Manager (docs/development.md, "Testing"); every test file uses its own uniquely named secrets and tables. Before
  * it, dist/ is built unless it already holds a build of the current sources: the infrastructure, CLI,
  * runtime and package tests use what the package ships.
  */

@@ -4,7 +4,7 @@ import { ConfigError, NeedsInitialRefreshTokenError, RefreshError, describeError
 import { cleanText } from "../../lambda/redaction.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
 
-/** The CLI's exit codes (documented in `token-refresher --help` and the README). */
+/** The CLI's exit codes (documented in `token-refresher --help` and docs/cli.md, "Exit codes"). */
 export const EXIT = {
   ok: 0,
   /** The refresh failed (platform error, protocol error, write conflict), or `status` found no valid token. */
@@ -21,7 +21,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 /** A failure's kind as the CLI reports it: an error's or a run's kind (lambda/errors.ts), or a bad command line. */
 export type CliErrorKind = ErrorKind | "usage";
 
-/** Each kind's exit code (README, "Exit codes"): the only way an exit code is chosen for a failure. */
+/** Each kind's exit code (docs/cli.md, "Exit codes"): the only way an exit code is chosen for a failure. */
 export const EXIT_FOR_KIND: Readonly<Record<CliErrorKind, ExitCode>> = {
   usage: EXIT.usage,
   config: EXIT.usage,
@@ -36,7 +36,7 @@ export const EXIT_FOR_KIND: Readonly<Record<CliErrorKind, ExitCode>> = {
 /**
  * An expected failure: printed as `error: message` (and a hint), or with --json as the document
  * `{"error": {"kind", "message", "hint"}}`; never with a stack trace. The message passes the
- * redaction step (README, "Security model"): it may quote an exception's text, and a terminal must
+ * redaction step (docs/security.md, "Beyond IAM"): it may quote an exception's text, and a terminal must
  * never receive its control characters. Hints are the CLI's own text. `details` are facts for the
  * JSON document (what a half-done command left in force).
  */
@@ -56,16 +56,23 @@ export class CliError extends Error {
   }
 }
 
-/** The flags that set the settings a ConfigError names (the settings table), as a hint. */
+/**
+ * The flags that set the settings a ConfigError names (the settings table), as a hint; and the
+ * function that carries them: a fleet's settings are on its worker function.
+ */
 function flagHint(error: ConfigError): string | undefined {
-  const flags = [...new Set(error.problems.flatMap(({ field }) => (field in SETTINGS ? [setting(field as SettingField).flag] : [])))].filter(Boolean);
-  return flags.length > 0 ? `set ${flags.length === 1 ? "it" : "them"} with ${flags.map((name) => `--${name}`).join(", ")}, or pass --function with the deployed refresher function` : undefined;
+  const fields = error.problems.flatMap(({ field }) => (field in SETTINGS ? [field as SettingField] : []));
+  const flags = [...new Set(fields.map((field) => setting(field).flag))].filter(Boolean);
+  const fleet = fields.some((field) => setting(field).group === "fleet");
+  const fromFunction = `pass --function with the deployed ${fleet ? "fleet worker" : "refresher"} function`;
+  if (flags.length > 0) return `set ${flags.length === 1 ? "it" : "them"} with ${flags.map((name) => `--${name}`).join(", ")}, or ${fromFunction}`;
+  return fleet ? fromFunction : undefined;
 }
 
 /** What to do about AWS refusing the caller, by AWS error code (the kind, and so the exit code, is `aws-access` for all). */
 const AWS_ACCESS_HINTS: Readonly<Record<string, string>> = {
   ResourceNotFoundException: `check the secret id or table name and the region (${variableOf("region")} / --region)`,
-  AccessDeniedException: 'the AWS identity in use lacks a permission for this call (README, "Permissions": refresher.grantOperate(role) gives an operator\'s)',
+  AccessDeniedException: 'the AWS identity in use lacks a permission for this call (docs/cli.md, "Permissions": refresher.grantOperate(role) gives an operator\'s)',
   CredentialsProviderError: "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
 };
 const AWS_CREDENTIALS_HINT = "log in again (aws sso login / AWS_PROFILE) or check the access keys";
@@ -85,6 +92,15 @@ export function classifyError(error: unknown): CliError {
   }
   if (kind === "unreachable") return new CliError(`AWS endpoint unreachable (${socketErrorCode(error)})`, kind, "check AWS_ENDPOINT_URL / the network path to AWS");
   return new CliError(describeError(error), kind);
+}
+
+/**
+ * AWS answered the call with a refusal (HTTP 4xx): the call changed nothing. A server error, a
+ * timeout or a lost answer may have been applied.
+ */
+export function refusedByAws(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500;
 }
 
 /** Exit code of a refresh run: 0 when it refreshed or skipped, else its failure's kind's. */

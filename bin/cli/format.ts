@@ -19,7 +19,7 @@ export function formatDuration(totalSeconds: number): string {
 
 /**
  * The one-line outcome of a run, shared by `refresh`, `init` and `npm start`. Never contains a token;
- * the platform's or an exception's text passes the redaction step again (README, "Security model").
+ * the platform's or an exception's text passes the redaction step again (docs/security.md, "Beyond IAM").
  */
 export function outcomeLine(result: RefreshResult): string {
   const parts = [`${result.outcome} (${cleanText(result.reason, 100)})`];
@@ -63,7 +63,7 @@ export function hintFor(result: RefreshResult, dialect: DialectName): string | u
   if (result.errorKind === "secret" || result.errorKind === "config") return "fix the named field or variable (token-refresher init checks a client secret before storing it)";
   if (result.errorKind === "aws-access") return "check the AWS identity in use, its permissions on the secrets and the table, and the names and region they are looked up with";
   if (result.reason === "PromotionPendingError") return "the new pair is stored but not yet current; the next run makes it current without calling the platform — check with: token-refresher status";
-  if (result.reason === "VersionBudgetError") return "the token secret's version budget for 24 hours is spent: look for other writers of the token secret (see README, runbook RefreshFailed)";
+  if (result.reason === "VersionBudgetError") return `the token secret's version budget for 24 hours is spent: look for other writers of the token secret (docs/runbook.md, "RefreshFailed on consecutive runs")`;
   if (code === "1010009") return "throttled: the appId exceeded 100 calls / 60 s (other clients share the limit); the next scheduled run tries again";
   if (code === "100449") return 'Huawei: "check whether the user corresponding to appId has the permission to call the API"';
   if (code === "102202" || code === "50400") return 'Huawei: "check whether the mandatory parameters in the request are set and valid" — check appId/secret in the client secret';

@@ -25,8 +25,8 @@ export interface CliIo {
 }
 
 /**
- * The real terminal. Whatever a command prints passes `terminalSafe` last (README, "Security
- * model"): no escape sequence or bidi override reaches the terminal, whatever path the text took.
+ * The real terminal. Whatever a command prints passes `terminalSafe` last (docs/security.md, "Beyond
+ * IAM"): no escape sequence or bidi override reaches the terminal, whatever path the text took.
  */
 export function processIo(): CliIo {
   return {

@@ -6,7 +6,7 @@ import type { CliIo } from "./io.js";
  * What one command prints. As text: lines as the command goes, failures as `error:`/`hint:` lines
  * on stderr. With --json: nothing until the end, then exactly one JSON document on stdout — the
  * command's facts, or on failure `{"error": {"kind", "message", "hint", …}}` with the facts the
- * command gathered before it failed (README, "CLI"). Never a token: the facts are the commands' own.
+ * command gathered before it failed (docs/cli.md, "Exit codes"). Never a token: the facts are the commands' own.
  */
 export class Output {
   private readonly facts: Record<string, unknown> = {};

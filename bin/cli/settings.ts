@@ -9,6 +9,7 @@ import {
   loadConfig,
   readSettings,
   variableOf,
+  type CredentialSpec,
   type RefresherConfig,
   type RuntimeSettings,
   type SettingField,
@@ -20,8 +21,18 @@ import { WRITE_GRACE_MS } from "../../lambda/settings.js";
 import { CliError } from "./errors.js";
 import type { CliIo, Env } from "./io.js";
 
-export const COMMANDS = ["init", "status", "refresh", "check", "pause", "resume"] as const;
-export type CommandName = (typeof COMMANDS)[number];
+export const COMMANDS = ["init", "status", "refresh", "check", "pause", "resume", "fleet"] as const;
+/** `token-refresher fleet <command>`: a fleet's credentials as data (docs/fleet.md). */
+export const FLEET_COMMANDS = ["add", "list", "show", "remove", "pause", "resume"] as const;
+export type FleetCommandName = `fleet ${(typeof FLEET_COMMANDS)[number]}`;
+/** A command that runs: a top-level one, or a fleet one. */
+export type CommandName = Exclude<(typeof COMMANDS)[number], "fleet"> | FleetCommandName;
+/** What help is printed for: a command, or the fleet commands together. */
+export type HelpTopic = CommandName | "fleet";
+
+export function isFleetCommand(command: HelpTopic | undefined): command is FleetCommandName | "fleet" {
+  return command !== undefined && command.split(" ")[0] === "fleet";
+}
 
 type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string];
 
@@ -50,18 +61,56 @@ const OPTIONS = {
 
 export type OptionName = keyof typeof OPTIONS;
 
-const GLOBAL: readonly string[] = ["help", "version", "function", ...SETTING_FLAGS.map(({ flag: name }) => name)];
-const PER_COMMAND: Readonly<Record<CommandName, readonly OptionName[]>> = {
-  init: ["client-secret-file", "refresh-token-file", "ca-cert-file", "client-cert-file", "client-key-file", "replace", "force", "json", "verbose"],
+const GLOBAL: readonly string[] = ["help", "version", "function"];
+const CLIENT_SECRET_FILES: readonly OptionName[] = ["client-secret-file", "refresh-token-file", "ca-cert-file", "client-cert-file", "client-key-file"];
+const PER_COMMAND: Readonly<Record<HelpTopic, readonly OptionName[]>> = {
+  init: [...CLIENT_SECRET_FILES, "replace", "force", "json", "verbose"],
   status: ["json"],
   refresh: ["force", "json", "verbose"],
   check: ["timeout", "json"],
   pause: ["json"],
   resume: ["json", "verbose"],
+  fleet: [],
+  "fleet add": [...CLIENT_SECRET_FILES, "json"],
+  "fleet list": ["json"],
+  "fleet show": ["json"],
+  "fleet remove": ["force", "json"],
+  "fleet pause": ["json"],
+  "fleet resume": ["json"],
 };
 
+/** The credential settings `fleet add` takes as flags: the spec it registers (the secrets' ids it derives itself). */
+export const FLEET_ADD_CREDENTIAL_FIELDS: readonly SettingField[] = SETTING_FLAGS.flatMap(({ field }) =>
+  setting(field).group === "credential" && field !== "clientSecretId" && field !== "tokenSecretId" ? [field] : [],
+);
+
+/** The setting flags every fleet command takes: the fleet's, its state table, and the shell's region. */
+export const FLEET_SETTING_FLAG_FIELDS: readonly SettingField[] = SETTING_FLAGS.flatMap(({ field }) => {
+  const { group } = setting(field);
+  return group === "fleet" || group === "cli" || field === "stateTableName" ? [field] : [];
+});
+
+/**
+ * Whether the flag of `field` applies to `command`. The dedicated commands take every setting flag
+ * but the fleet's. The fleet commands take {@link FLEET_SETTING_FLAG_FIELDS}; of the credential
+ * settings, `fleet add` the spec it registers, and the commands that act on one credential its name.
+ */
+function settingFlagApplies(command: HelpTopic, field: SettingField): boolean {
+  if (!isFleetCommand(command)) return setting(field).group !== "fleet";
+  if (FLEET_SETTING_FLAG_FIELDS.includes(field)) return true;
+  if (command === "fleet add") return FLEET_ADD_CREDENTIAL_FIELDS.includes(field);
+  return field === "name" && command !== "fleet list" && command !== "fleet";
+}
+
+function optionApplies(command: HelpTopic, option: OptionName): boolean {
+  if (GLOBAL.includes(option) || PER_COMMAND[command].includes(option)) return true;
+  const settingFlag = SETTING_FLAGS.find(({ flag: name }) => name === option);
+  return settingFlag !== undefined && settingFlagApplies(command, settingFlag.field);
+}
+
 export interface ParsedArgs {
-  readonly command?: CommandName;
+  /** The command to run, or "fleet" alone (its help only). */
+  readonly command?: HelpTopic;
   readonly values: Readonly<Partial<Record<OptionName, string | boolean>>>;
   /** The environment with the flags applied (and, after {@link withFunctionConfig}, the function's variables under them). */
   readonly env: Env;
@@ -78,12 +127,20 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParsedArgs 
     const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
     throw new CliError(message.replace(/\. To specify a positional argument.*$/, ""), "usage", "see token-refresher --help");
   }
-  const [first, ...extra] = parsed.positionals;
+  const [first, ...rest] = parsed.positionals;
   if (first !== undefined && !(COMMANDS as readonly string[]).includes(first)) {
-    const shown = /^[a-z][a-z-]{0,20}$/.test(first) ? `"${first}"` : "(not shown)";
-    throw new CliError(`unknown command ${shown}`, "usage", `commands: ${COMMANDS.join(", ")}; see token-refresher --help`);
+    throw new CliError(`unknown command ${shownWord(first)}`, "usage", `commands: ${COMMANDS.join(", ")}; see token-refresher --help`);
   }
-  const command = first as CommandName | undefined;
+  let command = first as HelpTopic | undefined;
+  let extra = rest;
+  if (first === "fleet" && rest.length > 0) {
+    const [sub, ...more] = rest;
+    if (!(FLEET_COMMANDS as readonly string[]).includes(sub!)) {
+      throw new CliError(`unknown fleet command ${shownWord(sub!)}`, "usage", `fleet commands: ${FLEET_COMMANDS.join(", ")}; see token-refresher fleet --help`);
+    }
+    command = `fleet ${sub}` as FleetCommandName;
+    extra = more;
+  }
   if (extra.length > 0) {
     // Not echoed: a stray argument may well be a secret pasted in the wrong place.
     throw new CliError(
@@ -96,10 +153,13 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParsedArgs 
   for (const [name, value] of Object.entries(parsed.values)) {
     if (value === undefined) continue;
     const option = name as OptionName;
-    if (command && !GLOBAL.includes(option) && !PER_COMMAND[command].includes(option)) {
+    if (command && !optionApplies(command, option)) {
       throw new CliError(`option --${option} does not apply to "${command}"`, "usage", `see token-refresher ${command} --help`);
     }
     values[option] = value;
+  }
+  if (command === "fleet" && values.help !== true) {
+    throw new CliError("fleet needs a command", "usage", `fleet commands: ${FLEET_COMMANDS.join(", ")}; see token-refresher fleet --help`);
   }
   const overlay: Record<string, string> = {};
   for (const { flag: name, variable } of SETTING_FLAGS) {
@@ -107,6 +167,11 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParsedArgs 
     if (typeof value === "string") overlay[variable] = value;
   }
   return { command, values, env: { ...env, ...overlay }, overlay };
+}
+
+/** A word the user typed, quoted when it looks like a command name; anything else may be a pasted secret. */
+function shownWord(word: string): string {
+  return /^[a-z][a-z-]{0,20}$/.test(word) ? `"${word}"` : "(not shown)";
 }
 
 export function stringOption(args: ParsedArgs, name: OptionName): string | undefined {
@@ -161,7 +226,12 @@ export function runClients(io: CliIo, env: Env, runtime: Pick<RuntimeSettings, "
  * The write protocol over clients that `clock` watches, for the commands (and `npm start`) that read
  * or write the token secret as the Lambda does, with the write time a CLI run allows.
  */
-export function writeProtocol({ credential, runtime }: RefresherConfig, clients: ProtocolClients, clock: AwsClock, localNow: () => number = Date.now): WriteProtocol {
+export function writeProtocol(
+  { credential, runtime }: { readonly credential: Pick<CredentialSpec, "name" | "tokenSecretId">; readonly runtime: RuntimeSettings },
+  clients: ProtocolClients,
+  clock: AwsClock,
+  localNow: () => number = Date.now,
+): WriteProtocol {
   return new WriteProtocol({ tokenSecretId: credential.tokenSecretId, stateTableName: runtime.stateTableName, credentialName: credential.name }, clients, clock, {
     leaseMs: runtime.leaseSeconds * 1000,
     invocationEndsAt: localNow() + runtime.runBudgetMs + WRITE_GRACE_MS,
@@ -205,8 +275,9 @@ export async function withFunctionConfig(args: ParsedArgs, io: CliIo): Promise<P
     const variables = answer.Environment?.Variables ?? {};
     const ours = new Set(FUNCTION_VARIABLES);
     const picked = Object.fromEntries(Object.entries(variables).filter(([variable]) => ours.has(variable)));
-    const tokenSecretVariable = variableOf("tokenSecretId");
-    if (!picked[tokenSecretVariable]) throw new CliError(`function ${name} has no ${tokenSecretVariable} variable: is it a token-refresher function?`, "config");
+    // A refresher function names its token secret; a fleet's worker function its registry.
+    const [marker, kind] = isFleetCommand(args.command) ? [variableOf("registryTableName"), "fleet worker"] : [variableOf("tokenSecretId"), "refresher"];
+    if (!picked[marker]) throw new CliError(`function ${name} has no ${marker} variable: is it a token-refresher ${kind} function?`, "config");
     const shell = Object.fromEntries(Object.entries(io.env).filter(([variable]) => !ours.has(variable)));
     return { ...args, env: { ...shell, ...picked, ...args.overlay } };
   } finally {

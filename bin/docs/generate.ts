@@ -1,4 +1,5 @@
-// `npm run docs`: writes the reference pages generated from the code (docs/configuration.md).
+// `npm run docs`: writes the pages generated from the code (docs/configuration.md, the generated
+// parts of docs/construct.md, the tables of docs/cost.md).
 import { writeFileSync } from "node:fs";
 import { GENERATED_PAGES } from "./pages.js";
 

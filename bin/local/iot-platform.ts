@@ -149,7 +149,7 @@ export interface IotPlatform {
    * While on, every request is answered 400 as a misbehaving gateway would: `error_desc` quotes the
    * request back (its fields form-encoded, the raw body, the credential headers) among terminal
    * control sequences, and `error_code` is oversized, carries control characters and the appId.
-   * Nothing is rotated. For tests of the redaction step (README, "Security model").
+   * Nothing is rotated. For tests of the redaction step (docs/security.md, "Beyond IAM").
    */
   setEchoRequests(on: boolean): void;
   /** Serves another app (its own secret, pair and counters) on this server. */

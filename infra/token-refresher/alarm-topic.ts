@@ -9,8 +9,8 @@ const ALARM_TOPIC_ID = "TokenRefresherAlarmTopic";
 
 /**
  * The alarm topic of `scope`'s stack for the refreshers given no `alarmTopic`: created by the first
- * one with the stack output `AlarmTopicArn`, and shared by all of them (README, "What one credential
- * creates"), so one subscription pages for every credential of the stack. SSL-only publishing.
+ * one with the stack output `AlarmTopicArn`, and shared by all of them (docs/construct.md, "Per
+ * stack"), so one subscription pages for every credential of the stack. SSL-only publishing.
  */
 export function alarmTopicOf(scope: Construct): sns.Topic {
   const stack = Stack.of(scope);

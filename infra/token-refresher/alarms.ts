@@ -13,14 +13,15 @@ export type AlarmKind =
   | "accessTokenTtl"
   | "refreshTokenTtl"
   | "functionErrors"
-  | "scheduleDeadLetterQueue"
-  | "failedInvocationQueue";
+  | "deadLetterQueue";
 
 interface AlarmDefinition {
   /** Alarm name suffix and construct id (`<id>Alarm`); stable, so deployed alarms are not replaced. */
   readonly id: string;
-  /** The alarm's period: the schedule interval, or a fixed one for the queue alarms. */
+  /** The alarm's period: the schedule interval, or a fixed one for the queue alarm. */
   readonly period: "schedule" | Duration;
+  /** Created only when its props say `enabled: true` (docs/cost.md says why each such alarm is off). */
+  readonly optIn?: boolean;
   readonly evaluationPeriods: number;
   readonly datapointsToAlarm: number;
   readonly comparisonOperator: cloudwatch.ComparisonOperator;
@@ -45,19 +46,7 @@ const firstOccurrence = (id: string, runbookSection: string, describe: AlarmDefi
   describe,
 });
 
-/** Any message in a queue of failed deliveries or invocations pages, checked every 5 minutes. */
-const queueNotEmpty = (id: string, describe: AlarmDefinition["describe"]): AlarmDefinition => ({
-  id,
-  period: Duration.minutes(5),
-  evaluationPeriods: 1,
-  datapointsToAlarm: 1,
-  comparisonOperator: AT_LEAST,
-  treatMissingData: NOT_BREACHING,
-  runbookSection: "Dead-letter queue not empty",
-  describe,
-});
-
-/** Every alarm's defaults; the README's "Alarms" table lists the same. */
+/** Every alarm's defaults; docs/construct.md, "Alarms", and the README's "Alarms at a glance" list the same. */
 export const ALARM_DEFAULTS: Record<AlarmKind, AlarmDefinition> = {
   credentialRejected: firstOccurrence(
     "CredentialRejected",
@@ -110,9 +99,12 @@ export const ALARM_DEFAULTS: Record<AlarmKind, AlarmDefinition> = {
     describe: (name, threshold) =>
       `The ${name} refresh token expires in less than ${Duration.seconds(threshold).toHumanString()}. IoT logs in again by itself when it runs out, so refreshes have failed for weeks; OAuth2 needs a person to authorize again before it expires.`,
   },
+  // Redundant for the scheduled (asynchronous) invocations: each one that errs lands in the
+  // dead-letter queue, whose alarm pages. Kept for invocations made by hand (docs/cost.md).
   functionErrors: {
     id: "FunctionErrors",
     period: "schedule",
+    optIn: true,
     evaluationPeriods: 1,
     datapointsToAlarm: 1,
     comparisonOperator: AT_LEAST,
@@ -120,16 +112,19 @@ export const ALARM_DEFAULTS: Record<AlarmKind, AlarmDefinition> = {
     runbookSection: "Function errors",
     describe: (name) => `The ${name} refresher function threw (bad configuration, a bug, or a timeout). Expected failures do not throw; see the function's log.`,
   },
-  scheduleDeadLetterQueue: queueNotEmpty(
-    "ScheduleDeadLetterQueueNotEmpty",
-    (name) =>
-      `EventBridge could not deliver a ${name} schedule trigger to the refresher function (permissions, throttling or a deleted function). The messages in the queue name the error.`,
-  ),
-  failedInvocationQueue: queueNotEmpty(
-    "FailedInvocationQueueNotEmpty",
-    (name) =>
-      `A ${name} refresher invocation failed without returning (an unexpected error, a timeout or a stale trigger). Each message holds the invocation record with the error.`,
-  ),
+  // One queue for the schedule target's failed deliveries and the function's failed invocations:
+  // any message in it pages, checked every 5 minutes.
+  deadLetterQueue: {
+    id: "DeadLetterQueueNotEmpty",
+    period: Duration.minutes(5),
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    comparisonOperator: AT_LEAST,
+    treatMissingData: NOT_BREACHING,
+    runbookSection: "Dead-letter queue not empty",
+    describe: (name) =>
+      `A ${name} schedule trigger could not be delivered to the refresher function (permissions, throttling or a deleted function), or an invocation failed without returning (an unexpected error, a timeout or a stale trigger). Each message names the error.`,
+  },
 };
 
 /** CloudWatch's limit on an alarm description. */
@@ -162,23 +157,48 @@ export function addAlarms(scope: Construct, inputs: AlarmInputs): Partial<Record
     const definition = ALARM_DEFAULTS[kind];
     const period = definition.period === "schedule" ? inputs.scheduleInterval : definition.period;
     const description = `token-refresher ${inputs.credentialName}: ${definition.describe(inputs.credentialName, settings.threshold)} Runbook: ${inputs.runbookUrl} (section "${definition.runbookSection}")`;
-    if (description.length > MAX_DESCRIPTION) {
-      throw new Error(`TokenRefresher ${scope.node.path}: runbookUrl makes the ${definition.id} alarm description longer than CloudWatch's ${MAX_DESCRIPTION} characters`);
-    }
-    const alarm = new cloudwatch.Alarm(scope, `${definition.id}Alarm`, {
-      alarmName: alarmName(Stack.of(scope).stackName, inputs.credentialName, definition.id),
-      alarmDescription: description,
-      metric: inputs.metrics[kind].with({ period }),
-      threshold: settings.threshold,
-      comparisonOperator: definition.comparisonOperator,
-      evaluationPeriods: settings.evaluationPeriods,
-      // Left out for a single period, where it can only be 1.
-      datapointsToAlarm: settings.evaluationPeriods === 1 ? undefined : settings.datapointsToAlarm,
-      treatMissingData: definition.treatMissingData,
-    });
+    checkDescription(scope, "TokenRefresher", definition.id, description);
+    const alarm = runbookAlarm(scope, inputs.credentialName, { ...definition, ...settings, description, metric: inputs.metrics[kind].with({ period }) });
     alarm.addAlarmAction(...inputs.alarmActions);
     alarm.addOkAction(...inputs.okActions);
     alarms[kind] = alarm;
   }
   return alarms;
+}
+
+/** What one alarm evaluates and says. */
+export interface RunbookAlarmSpec {
+  /** Alarm name suffix and construct id (`<id>Alarm`). */
+  readonly id: string;
+  /** Ends with its runbook section. */
+  readonly description: string;
+  /** At the alarm's period. */
+  readonly metric: cloudwatch.IMetric;
+  readonly threshold: number;
+  readonly comparisonOperator: cloudwatch.ComparisonOperator;
+  readonly evaluationPeriods: number;
+  readonly datapointsToAlarm: number;
+  readonly treatMissingData: cloudwatch.TreatMissingData;
+}
+
+/** An alarm named `<stack>-<subject>-<id>` (a credential's or a fleet's; unique per account and region). */
+export function runbookAlarm(scope: Construct, subject: string, spec: RunbookAlarmSpec): cloudwatch.Alarm {
+  return new cloudwatch.Alarm(scope, `${spec.id}Alarm`, {
+    alarmName: alarmName(Stack.of(scope).stackName, subject, spec.id),
+    alarmDescription: spec.description,
+    metric: spec.metric,
+    threshold: spec.threshold,
+    comparisonOperator: spec.comparisonOperator,
+    evaluationPeriods: spec.evaluationPeriods,
+    // Left out for a single period, where it can only be 1.
+    datapointsToAlarm: spec.evaluationPeriods === 1 ? undefined : spec.datapointsToAlarm,
+    treatMissingData: spec.treatMissingData,
+  });
+}
+
+/** Fails the construct (`TokenRefresher`, `TokenRefresherFleet`) when a description is longer than CloudWatch allows. */
+export function checkDescription(scope: Construct, construct: string, id: string, description: string): void {
+  if (description.length > MAX_DESCRIPTION) {
+    throw new Error(`${construct} ${scope.node.path}: runbookUrl makes the ${id} alarm description longer than CloudWatch's ${MAX_DESCRIPTION} characters`);
+  }
 }

@@ -6,7 +6,7 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { handlerCode } from "./handler-code.js";
-import { suppressNag } from "./nag.js";
+import { suppressNag, type NagSuppression } from "./nag.js";
 import type { Settings } from "./validate.js";
 
 /** Where the function runs, and what it is given. */
@@ -15,7 +15,8 @@ export interface RefresherFunctionOptions {
   readonly role: iam.IRole;
   readonly logGroup: logs.ILogGroup;
   readonly environment: Record<string, string>;
-  readonly failureQueue: sqs.IQueue;
+  /** The on-failure destination of the asynchronous invocation (the construct's dead-letter queue). */
+  readonly deadLetterQueue: sqs.IQueue;
   readonly vpc?: ec2.IVpc;
   readonly vpcSubnets?: ec2.SubnetSelection;
   readonly securityGroups?: ec2.ISecurityGroup[];
@@ -26,7 +27,7 @@ export function createRefresherFunction(scope: Construct, options: RefresherFunc
   const { settings } = options;
   const fn = new lambda.Function(scope, "Function", {
     description: `token-refresher: refreshes the ${settings.credentialName} access token (${settings.dialect})`,
-    // The pre-bundled handler shipped in the package (README, "Using the construct in your own CDK app").
+    // The pre-bundled handler shipped in the package (docs/construct.md, "Using the construct in your own CDK app").
     code: handlerCode(),
     handler: "index.handler",
     runtime: lambda.Runtime.NODEJS_22_X,
@@ -43,19 +44,20 @@ export function createRefresherFunction(scope: Construct, options: RefresherFunc
     // Expected failures return normally (metrics + event); the schedule is the retry.
     retryAttempts: 0,
     maxEventAge: settings.eventAge,
-    onFailure: new SqsDestination(options.failureQueue),
+    onFailure: new SqsDestination(options.deadLetterQueue),
   });
   const cfnFunction = fn.node.defaultChild as lambda.CfnFunction;
   // CDK makes the function DependsOn its role and the role's policy, so the first run has its
   // permissions. The role is also referenced by GetAtt, which cfn-lint reports as redundant (W3005).
   // Acknowledged on this resource only; the DependsOn list stays CDK's, with any dependency a user adds.
   cfnFunction.addMetadata("cfn-lint", { config: { ignore_checks: ["W3005"] } });
-  suppressNag(fn, [
-    {
-      id: "AwsSolutions-L1",
-      reason:
-        "nodejs22.x is pinned on purpose: the handler and its bundled AWS SDK are tested on Node 22 and the build targets node22; moving to a newer runtime is a deliberate, tested change (nodejs22.x is supported by Lambda).",
-    },
-  ]);
+  suppressNag(fn, [PINNED_RUNTIME]);
   return fn;
 }
+
+/** Why the functions' pinned runtime is not cdk-nag's latest (the refresher's and the fleet's). */
+export const PINNED_RUNTIME: NagSuppression = {
+  id: "AwsSolutions-L1",
+  reason:
+    "nodejs22.x is pinned on purpose: the handler and its bundled AWS SDK are tested on Node 22 and the build targets node22; moving to a newer runtime is a deliberate, tested change (nodejs22.x is supported by Lambda).",
+};

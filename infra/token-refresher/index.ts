@@ -39,17 +39,22 @@ import { validate, type Settings } from "./validate.js";
 export * from "./props.js";
 export type { AlarmKind } from "./alarms.js";
 export { stateTableOf } from "./state-table.js";
+// The fleet construct (docs/fleet.md) ships in the same entry, token-refresher/cdk.
+export * from "../fleet/index.js";
 
 /**
  * One credential's refresher: an EventBridge-scheduled Lambda that refreshes the access token kept
  * in the token secret, the two secrets (created with resource policies, or imported), its item in the
- * stack's state table, least-privilege IAM, the failure queues, the on-call alarms (to the stack's
+ * stack's state table, least-privilege IAM, the dead-letter queue, the on-call alarms (to the stack's
  * alarm topic unless given one) and, on request, a dashboard, and the stack outputs the runbook reads.
  * Several can live side by side in one stack.
  */
 export class TokenRefresher extends Construct {
+  /** The credential's name: the `Credential` metric dimension and the key of its state item. */
   readonly credentialName: string;
+  /** The token API dialect. */
   readonly dialect: TokenDialect;
+  /** CloudWatch namespace of the refresher's metrics. */
   readonly metricsNamespace: string;
   /** The longest gap between two runs; also the period of the run-based alarms. */
   readonly scheduleInterval: Duration;
@@ -61,12 +66,14 @@ export class TokenRefresher extends Construct {
   readonly stateTable: dynamodb.ITable;
   /** The bus the function publishes `Token Refreshed` / `Token Refresh Failed` to. */
   readonly eventBus: events.IEventBus;
-  /** Dead-letter queue of the schedule target: triggers EventBridge could not deliver. */
+  /**
+   * Dead-letter queue of both the schedule target (triggers EventBridge could not deliver) and the
+   * asynchronous invocation (its on-failure destination: runs that threw or timed out, no retries).
+   */
   readonly deadLetterQueue: sqs.Queue;
-  /** On-failure destination of the asynchronous invocation: runs that threw (no retries). */
-  readonly failureQueue: sqs.Queue;
+  /** The function's log group: one JSON line per run. */
   readonly logGroup: logs.ILogGroup;
-  /** The function's execution role (least privilege; see the README's "Permissions"). */
+  /** The function's execution role (least privilege; docs/construct.md, "Permissions"). */
   readonly role: iam.Role;
   /** The refresher function (Node.js 22, arm64). */
   readonly function: lambda.Function;
@@ -76,15 +83,22 @@ export class TokenRefresher extends Construct {
   readonly scheduleRuleName: string;
   /** The topic every alarm notifies (`alarmTopic`, or the stack's shared one); undefined when `alarmActions` replaces it. */
   readonly alarmTopic?: sns.ITopic;
+  /** The `CredentialRejected` alarm; undefined when switched off. */
   readonly credentialRejectedAlarm?: cloudwatch.Alarm;
+  /** The `AppFrozen` alarm; undefined when switched off. */
   readonly appFrozenAlarm?: cloudwatch.Alarm;
+  /** The `PairDiscarded` alarm; undefined when switched off. */
   readonly pairDiscardedAlarm?: cloudwatch.Alarm;
+  /** The `RefreshFailed` alarm; undefined when switched off. */
   readonly refreshFailedAlarm?: cloudwatch.Alarm;
+  /** The `AccessTokenTtl` alarm; undefined when switched off. */
   readonly accessTokenTtlAlarm?: cloudwatch.Alarm;
+  /** The `RefreshTokenTtl` alarm; undefined when switched off, and for `client_credentials` (no refresh token). */
   readonly refreshTokenTtlAlarm?: cloudwatch.Alarm;
+  /** The `FunctionErrors` alarm; undefined when switched off. */
   readonly functionErrorsAlarm?: cloudwatch.Alarm;
+  /** The `DeadLetterQueueNotEmpty` alarm; undefined when switched off. */
   readonly deadLetterQueueAlarm?: cloudwatch.Alarm;
-  readonly failureQueueAlarm?: cloudwatch.Alarm;
   /** Every enabled alarm, for dashboards or composite alarms (`token-refresher pause` switches their actions off). */
   readonly alarms: readonly cloudwatch.Alarm[];
   /** The enabled alarms' names, also in the function's environment (docs/configuration.md). */
@@ -115,8 +129,7 @@ export class TokenRefresher extends Construct {
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, "DefaultEventBus", "default");
     this.clientSecret = props.clientSecret ?? this.createClientSecret(props, settings);
     this.tokenSecret = props.tokenSecret ?? this.createTokenSecret(props);
-    this.deadLetterQueue = this.createDeadLetterQueue("ScheduleDeadLetterQueue", "the EventBridge schedule target's DLQ");
-    this.failureQueue = this.createDeadLetterQueue("FailedInvocationQueue", "the Lambda asynchronous on-failure destination");
+    this.deadLetterQueue = this.createDeadLetterQueue();
     this.logGroup = new logs.LogGroup(this, "LogGroup", { retention: settings.logRetention });
     this.role = this.createRole(props);
     this.function = this.createFunction(props, settings);
@@ -133,8 +146,7 @@ export class TokenRefresher extends Construct {
     this.accessTokenTtlAlarm = alarms.accessTokenTtl;
     this.refreshTokenTtlAlarm = alarms.refreshTokenTtl;
     this.functionErrorsAlarm = alarms.functionErrors;
-    this.deadLetterQueueAlarm = alarms.scheduleDeadLetterQueue;
-    this.failureQueueAlarm = alarms.failedInvocationQueue;
+    this.deadLetterQueueAlarm = alarms.deadLetterQueue;
     this.alarms = Object.values(alarms);
     this.accessTokenTtlThreshold = settings.alarms.accessTokenTtl && Duration.seconds(settings.alarms.accessTokenTtl.threshold);
     this.refreshTokenTtlThreshold = settings.alarms.refreshTokenTtl && Duration.seconds(settings.alarms.refreshTokenTtl.threshold);
@@ -151,11 +163,11 @@ export class TokenRefresher extends Construct {
   }
 
   /**
-   * What an operator needs to run the CLI on this credential (README, "Permissions"): `status`,
+   * What an operator needs to run the CLI on this credential (docs/construct.md, "Permissions"): `status`,
    * `refresh`, `init` (on the existing secrets), `pause` and `resume`, with `--function`, in the
    * grantee's own policy. A role or user whose ARN this stack can reference (same stack, or a literal
    * ARN) is also let through the resource policies of the secrets the construct created; any other
-   * must be listed in `operatorPrincipalArns` (a warning says so) (README, "Security model").
+   * must be listed in `operatorPrincipalArns` (a warning says so; docs/security.md, "The resource policies").
    */
   grantOperate(grantee: iam.IGrantable): iam.Grant {
     this.exemptOperator(grantee.grantPrincipal);
@@ -262,13 +274,17 @@ export class TokenRefresher extends Construct {
     return secret;
   }
 
-  /** An encrypted, SSL-only queue kept 14 days, for what could not run. */
-  private createDeadLetterQueue(id: string, role: string): sqs.Queue {
-    const queue = new sqs.Queue(this, id, { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+  /**
+   * An encrypted, SSL-only queue kept 14 days, for what could not run: one for both failure paths, so
+   * one alarm watches them (docs/cost.md); the messages tell the two apart.
+   */
+  private createDeadLetterQueue(): sqs.Queue {
+    const queue = new sqs.Queue(this, "DeadLetterQueue", { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
     suppressNag(queue, [
       {
         id: "AwsSolutions-SQS3",
-        reason: `This queue is itself a dead-letter queue: ${role} (cdk-nag only recognizes SQS redrive and Lambda DeadLetterConfig).`,
+        reason:
+          "This queue is itself a dead-letter queue: the EventBridge schedule target's DLQ and the Lambda asynchronous on-failure destination (cdk-nag only recognizes SQS redrive and Lambda DeadLetterConfig).",
       },
     ]);
     return queue;
@@ -322,7 +338,7 @@ export class TokenRefresher extends Construct {
         scheduleRuleName: this.scheduleRuleName,
         alarmNames: this.alarmNames,
       }),
-      failureQueue: this.failureQueue,
+      deadLetterQueue: this.deadLetterQueue,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: props.securityGroups,
@@ -394,8 +410,7 @@ export class TokenRefresher extends Construct {
         accessTokenTtl: this.metricAccessTokenTtl(),
         refreshTokenTtl: this.metricRefreshTokenTtl(),
         functionErrors: this.function.metricErrors({ statistic: cloudwatch.Stats.SUM }),
-        scheduleDeadLetterQueue: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM }),
-        failedInvocationQueue: this.failureQueue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM }),
+        deadLetterQueue: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM }),
       },
       alarmActions,
       okActions: props.okActions ?? alarmActions,

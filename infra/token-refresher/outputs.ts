@@ -5,7 +5,7 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 
 /**
- * The stack outputs the runbook reads (README, "Runbook"), the same in the bundled app and in any app
+ * The stack outputs the runbook reads (docs/construct.md, "Outputs"; docs/runbook.md), the same in the bundled app and in any app
  * using the construct. They are created directly under the stack, so their keys are their ids without
  * the characters CloudFormation does not allow: a credential's are its name without dashes, dots and
  * underscores, then `FunctionName`, `ClientSecretArn` or `TokenSecretArn` (`plant-a` → `plantaFunctionName`).

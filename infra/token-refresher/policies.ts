@@ -7,29 +7,16 @@ import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { EVENT_SOURCE } from "../../lambda/telemetry/names.js";
-import { isPathPattern, pathSpans } from "../../lambda/config/principals.js";
+import { isPathPattern } from "../../lambda/config/principals.js";
+import { secretGuardStatements, type GuardedSecret } from "./secret-guard.js";
 
 /**
  * PutEvents with this stack's source only. `events:source` is multivalued (one value per entry of the
  * call), so it takes a set operator: every entry's source must be ours, and there must be one.
  */
-const OWN_EVENT_SOURCE = { "ForAllValues:StringEquals": { "events:source": [EVENT_SOURCE] }, Null: { "events:source": "false" } };
+export const OWN_EVENT_SOURCE = { "ForAllValues:StringEquals": { "events:source": [EVENT_SOURCE] }, Null: { "events:source": "false" } };
 
-/** Every call that changes a secret's value or versions, or deletes it; denied to all but the listed principals. */
-export const SECRET_WRITES = [
-  "secretsmanager:PutSecretValue",
-  "secretsmanager:UpdateSecretVersionStage",
-  "secretsmanager:UpdateSecret",
-  "secretsmanager:DeleteSecret",
-  "secretsmanager:RestoreSecret",
-  "secretsmanager:RotateSecret",
-];
-
-/**
- * The calls that replace or remove a resource policy. Denied with the rest: otherwise anyone whose IAM
- * allows them (`secretsmanager:*`) removes the policy first and reads or writes the secret next.
- */
-export const POLICY_CHANGES = ["secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"];
+export { POLICY_CHANGES, SECRET_WRITES } from "./secret-guard.js";
 
 /** The ARN IAM statements use: the full ARN, or the partial ARN plus Secrets Manager's 6-character suffix. */
 export function arnForPolicies(secret: secretsmanager.ISecret): string {
@@ -56,7 +43,7 @@ export interface FunctionAccess {
 }
 
 /**
- * Exactly the calls the handler makes (README, "Permissions"): Secrets Manager `GetSecretValue` on
+ * Exactly the calls the handler makes (docs/construct.md, "Permissions"): Secrets Manager `GetSecretValue` on
  * both secrets and `PutSecretValue` + `UpdateSecretVersionStage` on the token secret; its own
  * state-table item; `PutEvents` with its source; KMS only for secrets with a customer-managed key.
  */
@@ -138,47 +125,24 @@ function cloudFormationExecutionRoleArn(stack: Stack): string | undefined {
 
 /**
  * Client secret: reading it, writing it and changing its policy are denied to every principal but
- * `exempt` (docs/security.md). Whoever writes it steers what the refresher logs in with, and so the
- * tokens consumers receive: the same few principals read it and write it. A Deny with `ArnNotLike
- * aws:PrincipalArn`, not a `NotPrincipal`, so a listed role keeps access in every session. Nobody is
- * locked out: the deployment role is listed (redeploying rewrites the policy), and an account
- * administrator can act through the refresher's role, which is listed too.
+ * `exempt` (docs/security.md; the statements are ./secret-guard.ts's). Nobody is locked out: the
+ * deployment role is listed (redeploying rewrites the policy), and an account administrator can act
+ * through the refresher's role, which is listed too.
  */
 export function restrictClientSecret(secret: secretsmanager.Secret, exempt: readonly string[], operatorPatterns: readonly string[]): void {
-  guardSecret(secret, "OnlyRefresherAndOperatorsReadOrWrite", ["secretsmanager:GetSecretValue", ...SECRET_WRITES, ...POLICY_CHANGES], exempt, operatorPatterns);
+  guardSecret(secret, "client", exempt, operatorPatterns);
 }
 
 /** Token secret: every write and policy change is denied to all but `exempt`; reads stay with identity policies (`grantRead`). */
 export function restrictTokenSecret(secret: secretsmanager.Secret, exempt: readonly string[], operatorPatterns: readonly string[]): void {
-  guardSecret(secret, "OnlyRefresherAndOperatorsWrite", [...SECRET_WRITES, ...POLICY_CHANGES], exempt, operatorPatterns);
+  guardSecret(secret, "token", exempt, operatorPatterns);
 }
 
-/**
- * Denies `actions` to all but `exempt`; where an operator pattern has a wildcard, also to the ARNs the
- * wildcard reaches only by spanning a `/` (see {@link pathSpans}), unless listed by their own ARN.
- */
-function guardSecret(secret: secretsmanager.Secret, sid: string, actions: string[], exempt: readonly string[], operatorPatterns: readonly string[]): void {
-  secret.addToResourcePolicy(denyAllBut(sid, actions, { ArnNotLike: { "aws:PrincipalArn": exempt } }));
-  const spans = [...new Set(operatorPatterns.filter(isPathPattern).flatMap(pathSpans))];
-  if (spans.length === 0) return;
+function guardSecret(secret: secretsmanager.Secret, which: GuardedSecret, exempt: readonly string[], operatorPatterns: readonly string[]): void {
   const stack = Stack.of(secret);
   // `exempt` is lazy (grantOperate adds to it); its own ARNs, without the patterns, stay let through.
   const listedByArn = Lazy.list({ produce: () => (stack.resolve(exempt) as unknown[]).filter((arn) => typeof arn !== "string" || !isPathPattern(arn)) as string[] });
-  secret.addToResourcePolicy(
-    denyAllBut("OperatorWildcardsStayInOnePathSegment", actions, { ArnLike: { "aws:PrincipalArn": spans }, ArnNotLike: { "aws:PrincipalArn": listedByArn } }),
-  );
-}
-
-function denyAllBut(sid: string, actions: string[], conditions: Record<string, Record<string, unknown>>): iam.PolicyStatement {
-  return new iam.PolicyStatement({
-    sid,
-    effect: iam.Effect.DENY,
-    principals: [new iam.AnyPrincipal()],
-    actions,
-    resources: ["*"],
-    // As given: a lazy list must stay the condition's only value.
-    conditions,
-  });
+  for (const statement of secretGuardStatements(which, exempt, operatorPatterns, listedByArn)) secret.addToResourcePolicy(iam.PolicyStatement.fromJson(statement));
 }
 
 /**
@@ -212,7 +176,7 @@ export interface OperatedCredential extends FunctionAccess {
 }
 
 /**
- * The CLI's calls on one credential (README, "Permissions"), in the grantee's own policy:
+ * The CLI's calls on one credential (docs/construct.md, "Permissions"), in the grantee's own policy:
  * `--function` reads the function's configuration; `status` the token secret and the state item;
  * `refresh` (and `resume`, which runs one) the workflow's calls, as the function makes them; `init`
  * also describes both secrets and writes the client secret (never `CreateSecret`: the secrets exist);

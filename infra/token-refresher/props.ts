@@ -44,17 +44,17 @@ export const DEFAULT_METRICS_NAMESPACE: string = SETTINGS.metricsNamespace.defau
 export interface RefresherAlarmOptions {
   /**
    * Create this alarm.
-   * @default true
+   * @default true (false for `functionErrors`)
    */
   readonly enabled?: boolean;
   /**
-   * Periods (of one schedule interval each; 5 minutes for the queue alarms) the alarm evaluates.
-   * @default - the alarm's own (see the README's "Alarms")
+   * Periods (of one schedule interval each; 5 minutes for the queue alarm) the alarm evaluates.
+   * @default - the alarm's own (docs/construct.md, "Alarms")
    */
   readonly evaluationPeriods?: number;
   /**
    * Breaching periods among `evaluationPeriods` that raise the alarm.
-   * @default - the alarm's own (see the README's "Alarms")
+   * @default - the alarm's own (docs/construct.md, "Alarms")
    */
   readonly datapointsToAlarm?: number;
 }
@@ -91,7 +91,10 @@ export interface RefreshTokenTtlAlarmOptions extends RefresherAlarmOptions {
   readonly threshold?: Duration;
 }
 
-/** Per-alarm settings; every alarm exists unless switched off with `enabled: false` (or, for `refreshTokenTtl`, the dialect has no refresh token). */
+/**
+ * Per-alarm settings; every alarm exists unless switched off with `enabled: false` (or, for
+ * `refreshTokenTtl`, the dialect has no refresh token), except `functionErrors`, which exists only with `enabled: true`.
+ */
 export interface TokenRefresherAlarms {
   /** Pages on the first run whose credential the platform rejected. */
   readonly credentialRejected?: CountAlarmOptions;
@@ -105,12 +108,14 @@ export interface TokenRefresherAlarms {
   readonly accessTokenTtl?: AccessTokenTtlAlarmOptions;
   /** The refresh token expires soon (IoT: refreshes have failed for weeks; OAuth2: a person must authorize again). */
   readonly refreshTokenTtl?: RefreshTokenTtlAlarmOptions;
-  /** The function threw or timed out (`AWS/Lambda` Errors). */
+  /**
+   * The function threw or timed out (`AWS/Lambda` Errors). Off unless `enabled: true`: every failed
+   * scheduled invocation also lands in the dead-letter queue, whose alarm pages (docs/cost.md); this
+   * one adds the invocations made by hand (`aws lambda invoke`).
+   */
   readonly functionErrors?: CountAlarmOptions;
-  /** The schedule's dead-letter queue holds a message. */
-  readonly scheduleDeadLetterQueue?: CountAlarmOptions;
-  /** The failed-invocation queue holds a message. */
-  readonly failedInvocationQueue?: CountAlarmOptions;
+  /** The dead-letter queue holds a message: a schedule trigger EventBridge could not deliver, or an invocation that failed without returning. */
+  readonly deadLetterQueue?: CountAlarmOptions;
 }
 
 export interface TokenRefresherProps {
@@ -194,11 +199,11 @@ export interface TokenRefresherProps {
   readonly refreshWindow?: Duration;
 
   /**
-   * Lambda timeout, split into three parts (README, "Design notes"): the run budget (
-   * the timeout minus 15 s) for reading, the lease and the platform calls; then the last 15 s, in
+   * Lambda timeout, split into three parts (docs/design.md, "Timeout: 40 s, split in three"): the run
+   * budget (the timeout minus 15 s) for reading, the lease and the platform calls; then the last 15 s, in
    * which the handler retries the write of a pair the platform issued for as long as
    * `context.getRemainingTimeInMillis()` allows, and reports. The lease is the
-   * timeout plus 60 s, so a live run never loses it. 20 s to 15 min, shorter than the schedule interval.
+   * timeout plus 60 s, so a live run never loses it. 20 s to 615 s, shorter than the schedule interval.
    * @default Duration.seconds(40) (run budget 25 s, lease 100 s)
    */
   readonly timeout?: Duration;
@@ -232,7 +237,7 @@ export interface TokenRefresherProps {
    * roles `arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_*`)
    * that may, besides the refresher's role, read the client secret and write the token secret the
    * construct creates. Matched with `aws:PrincipalArn`, so a role's sessions count as the role.
-   * List the administrators who run the CLI's `check`, `init`, `refresh` and `resume` (README, "Security model"); `grantOperate` adds a role of this stack by itself.
+   * List the administrators who run the CLI's `check`, `init`, `refresh` and `resume` (docs/security.md); `grantOperate` adds a role of this stack by itself.
    * @default - none: only the refresher (and the stack's CloudFormation execution role) pass
    */
   readonly operatorPrincipalArns?: string[];
@@ -298,7 +303,7 @@ export interface TokenRefresherProps {
   /**
    * Actions of every alarm on ALARM (any `IAlarmAction`: SNS, Lambda, SSM OpsItem, ...). Replaces
    * the topic: no topic is created and `alarmTopic`/`alarmEmail` must not be set.
-   * @default - [SnsAction(alarmTopic)]
+   * @default - one `SnsAction` on the alarm topic
    */
   readonly alarmActions?: cloudwatch.IAlarmAction[];
 
@@ -310,13 +315,13 @@ export interface TokenRefresherProps {
 
   /**
    * Switch single alarms off, or change their threshold and evaluation.
-   * @default - every alarm, with the settings in the README's "Alarms"
+   * @default - every alarm, with the settings in docs/construct.md, "Alarms"
    */
   readonly alarms?: TokenRefresherAlarms;
 
   /**
    * Runbook every alarm description links to, followed by the alarm's section name.
-   * @default DEFAULT_RUNBOOK_URL (the README's Runbook section)
+   * @default DEFAULT_RUNBOOK_URL (this package's runbook, docs/runbook.md)
    */
   readonly runbookUrl?: string;
 
@@ -326,6 +331,17 @@ export interface TokenRefresherProps {
    * @default false
    */
   readonly dashboard?: boolean;
+
+  /**
+   * Emit the run-count and duration metrics (`RefreshSucceeded`, `RefreshSkipped`,
+   * `RefreshDuration`), and the failure counts as zeros on healthy runs. Off, a run sends only what
+   * the alarms read: `AccessTokenTtl`, a failure count as 1 when that failure happened, and
+   * `RefreshTokenTtl` while it is below twice its alarm's threshold; the log line carries every value
+   * either way. Each metric costs for every hour it is sent (docs/cost.md). Turn it on to graph or
+   * alarm on the run counts yourself (`metricRefreshSucceeded()`, ...).
+   * @default - the `dashboard` prop (off unless the construct draws a dashboard)
+   */
+  readonly detailedMetrics?: boolean;
 
   /**
    * Reserved concurrency of the function. Not needed for correctness: the lease in the state table
@@ -349,7 +365,7 @@ export interface TokenRefresherProps {
 
   /**
    * Memory of the function in MB.
-   * @default 256 (measured peak RSS 122–137 MB; see the README's "Design notes")
+   * @default 256 (docs/design.md, "Memory: 256 MB": the peak RSS `npm run bench` measures)
    */
   readonly memorySize?: number;
 

@@ -10,7 +10,7 @@ const STATE_TABLE_ID = "TokenRefresherStateTable";
 
 /**
  * The state table of `scope`'s stack, created by the first TokenRefresher in the stack with the stack
- * output `StateTableName`, and shared by all of them (README, "What one credential creates"):
+ * output `StateTableName`, and shared by all of them (docs/construct.md, "Per stack"):
  * on-demand, one item per credential under the partition key `credential`, stale items removed
  * through the TTL attribute `ttl`.
  *

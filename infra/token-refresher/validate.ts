@@ -6,10 +6,8 @@ import { leaseSecondsFor, runBudgetMsFor, settingProblems, withDefaults, type Se
 import { setting, type SettingField } from "../../lambda/config/table.js";
 import { usesRefreshToken } from "../../lambda/settings.js";
 import { ALARM_DEFAULTS, type AlarmKind } from "./alarms.js";
+import { alarmEvaluation, positiveThreshold, propReader, type Fail } from "./prop-checks.js";
 import type { TokenDialect, TokenRefresherProps } from "./props.js";
-
-/** CloudWatch evaluates at most one day of periods. */
-const MAX_EVALUATION_SECONDS = 86_400;
 
 /** An alarm's evaluation after defaults and props are merged. */
 export interface AlarmSettings {
@@ -64,11 +62,10 @@ const CHECKED_FIELDS: readonly SettingField[] = [
   "runbookUrl",
   "alarmEmail",
   "operatorPrincipalArns",
+  "detailedMetrics",
 ];
 
 const stackCredentials = new WeakMap<Stack, Set<string>>();
-
-type Fail = (prop: string, problem: string) => never;
 
 /**
  * Validates the props first and derives the settings. Every setting that has a row in the settings
@@ -94,6 +91,7 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
   const dialect = checked.dialect as TokenDialect;
   const intervalS = checked.scheduleIntervalSeconds as number;
   const alarms = alarmSettings(props, checked, fail);
+  const horizon = refreshTokenTtlHorizon(checked.detailedMetrics as boolean, alarms.refreshTokenTtl);
 
   if (props.alarmActions !== undefined) {
     if (props.alarmTopic) fail("alarmTopic", "must not be set together with alarmActions (put an SnsAction for the topic into alarmActions)");
@@ -141,8 +139,17 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
     operatorPrincipalArns: [...new Set(props.operatorPrincipalArns ?? [])],
     runbookUrl: checked.runbookUrl as string,
     alarms,
-    values: checked,
+    values: horizon === undefined ? checked : { ...checked, refreshTokenTtlReportBelowSeconds: horizon },
   };
+}
+
+/**
+ * How long before its expiry the refresh token is reported (docs/cost.md): twice the alarm's
+ * threshold, so the alarm sees the metric for a whole threshold before it fires and a healthy
+ * credential sends none. Unset (always reported) with detailed metrics, or without the alarm.
+ */
+function refreshTokenTtlHorizon(detailedMetrics: boolean, alarm: AlarmSettings | undefined): number | undefined {
+  return detailedMetrics || alarm === undefined ? undefined : 2 * alarm.threshold;
 }
 
 /**
@@ -151,22 +158,7 @@ export function validate(scope: Construct, props: TokenRefresherProps): Settings
  * concrete, that is an error; an endpoint or e-mail address left as a token passes unchecked.
  */
 function propValues(props: TokenRefresherProps, fail: Fail): { values: SettingValues; shown: Map<SettingField, string> } {
-  const values: Record<string, unknown> = {};
-  const shown = new Map<SettingField, string>();
-  const set = (field: SettingField, value: unknown, display = JSON.stringify(value)) => {
-    if (value === undefined) return;
-    values[field] = value;
-    shown.set(field, display);
-  };
-  const concrete = (prop: string, value: unknown) => {
-    if (Token.isUnresolved(value)) fail(prop, "must be known at synth, not a token");
-    return value;
-  };
-  const duration = (field: SettingField, prop: string, value: Duration | undefined, unit: "s" | "ms") => {
-    if (value === undefined) return;
-    if (value.isUnresolved()) fail(prop, "must be a concrete duration, not a token");
-    set(field, unit === "s" ? value.toSeconds({ integral: false }) : value.toMilliseconds({ integral: false }), value.toHumanString());
-  };
+  const { values, shown, set, concrete, duration } = propReader(fail);
   set("name", concrete("credentialName", props.credentialName));
   set("dialect", props.dialect);
   // A token is checked at deploy time by nobody: the function's cold start names it if it is wrong.
@@ -196,6 +188,8 @@ function propValues(props: TokenRefresherProps, fail: Fail): { values: SettingVa
   const refreshTokenTtl = props.alarms?.refreshTokenTtl;
   if (refreshTokenTtl?.enabled !== false) duration("refreshTokenTtlThresholdSeconds", "alarms.refreshTokenTtl.threshold", refreshTokenTtl?.threshold, "s");
   set("runbookUrl", concrete("runbookUrl", props.runbookUrl));
+  // Off unless a dashboard draws the run counts (docs/cost.md): each metric costs for every hour it is sent.
+  set("detailedMetrics", concrete("detailedMetrics", props.detailedMetrics ?? props.dashboard ?? setting("dashboard").default));
   if (!Token.isUnresolved(props.alarmEmail)) set("alarmEmail", props.alarmEmail);
   // A role created in the same app is a token here: CloudFormation resolves it, the rule cannot.
   set("operatorPrincipalArns", props.operatorPrincipalArns && [...new Set(props.operatorPrincipalArns.filter((arn) => !Token.isUnresolved(arn)))]);
@@ -213,10 +207,10 @@ function alarmSettings(props: TokenRefresherProps, values: SettingValues, fail: 
   for (const kind of Object.keys(ALARM_DEFAULTS) as AlarmKind[]) {
     const defaults = ALARM_DEFAULTS[kind];
     const options = props.alarms?.[kind] ?? {};
-    if (options.enabled === false) continue;
+    if (!(options.enabled ?? !defaults.optIn)) continue;
     const prop = `alarms.${kind}`;
     if (kind === "refreshTokenTtl" && !usesRefreshToken(dialect)) {
-      // Nothing to watch: the dialect's tokens come without a refresh token (README, "Alarms").
+      // Nothing to watch: the dialect's tokens come without a refresh token (docs/construct.md, "Alarms").
       if (props.alarms?.refreshTokenTtl !== undefined) fail(prop, `is not used by the ${dialect} dialect, which has no refresh token`);
       continue;
     }
@@ -226,18 +220,10 @@ function alarmSettings(props: TokenRefresherProps, values: SettingValues, fail: 
     } else if (kind === "refreshTokenTtl") {
       threshold = values.refreshTokenTtlThresholdSeconds as number;
     } else {
-      threshold = (options as { threshold?: number }).threshold ?? 1;
-      if (!Number.isFinite(threshold) || threshold <= 0) fail(`${prop}.threshold`, `must be a positive number, got ${JSON.stringify(threshold)}`);
+      threshold = positiveThreshold(prop, (options as { threshold?: number }).threshold ?? 1, fail);
     }
-    const evaluationPeriods = options.evaluationPeriods ?? defaults.evaluationPeriods;
     const periodS = defaults.period === "schedule" ? intervalS : defaults.period.toSeconds();
-    if (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1 || evaluationPeriods * periodS > MAX_EVALUATION_SECONDS) {
-      fail(`${prop}.evaluationPeriods`, `must be a whole number >= 1 whose periods (${periodS} s each) span at most one day, got ${JSON.stringify(evaluationPeriods)}`);
-    }
-    const datapointsToAlarm = options.datapointsToAlarm ?? Math.min(defaults.datapointsToAlarm, evaluationPeriods);
-    if (!Number.isInteger(datapointsToAlarm) || datapointsToAlarm < 1 || datapointsToAlarm > evaluationPeriods) {
-      fail(`${prop}.datapointsToAlarm`, `must be a whole number from 1 to evaluationPeriods (${evaluationPeriods}), got ${JSON.stringify(datapointsToAlarm)}`);
-    }
+    const { evaluationPeriods, datapointsToAlarm } = alarmEvaluation(prop, options, defaults, periodS, fail);
     result[kind] = { threshold, evaluationPeriods, datapointsToAlarm };
   }
   return result;

@@ -251,9 +251,16 @@ function environmentError(problems: readonly SettingProblem[], env: Env): Config
 
 /** The environment that configures a run of `credential` with `runtime`: what the construct gives its function. */
 export function functionEnvironment(credential: CredentialSpec, runtime: RuntimeSettings): Record<string, string> {
-  const values: Record<string, unknown> = { ...credential, ...runtime };
+  return settingsEnvironment({ ...credential, ...runtime }, [...CREDENTIAL_FIELDS, ...RUNTIME_FIELDS]);
+}
+
+/**
+ * The variables that carry `fields` of `values`, as the environment parser reads them back (unset
+ * and empty lists left out): how a construct configures its functions (e.g. a fleet's, docs/fleet.md).
+ */
+export function settingsEnvironment(values: SettingValues, fields: readonly SettingField[]): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const field of [...CREDENTIAL_FIELDS, ...RUNTIME_FIELDS]) {
+  for (const field of fields) {
     const value = values[field];
     if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
     env[variableOf(field)] = formatText(value as string);

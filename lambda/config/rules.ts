@@ -1,4 +1,4 @@
-// The one rule set for settings (docs/configuration.md, "Rules"): each value's kind and limits from
+// The one rule set for settings (docs/configuration.md, "Rules across settings"): each value's kind and limits from
 // the table, which dialects use it, and the rules across settings. It answers `{field, problem}`;
 // the environment parser, the construct, the CDK configuration file and the CLI each name the field
 // their own way (a variable, a prop, a JSON path, a flag).

@@ -311,7 +311,7 @@ export const FLEET_SETTINGS = {
   },
   secretNamePrefix: {
     group: "fleet",
-    doc: "Prefix of the names of the secrets `fleet add` creates (`<prefix><credential>/client`, `/token`); the run role may touch only secrets under it.",
+    doc: "Prefix of the names of the secrets `fleet add` creates (`<prefix><fleet>/<credential>/client`, `/token`); the run role may touch only secrets under `<prefix><fleet>/`.",
     value: { kind: "text", pattern: /^[A-Za-z0-9/_+=.@-]{1,200}\/$/, what: "a Secrets Manager name prefix ending in /" },
     default: "token-refresher/",
     env: "SECRET_NAME_PREFIX",
@@ -375,7 +375,7 @@ export const STACK_SETTINGS = {
   },
   memorySizeMb: {
     group: "stack",
-    doc: "Lambda memory (docs/design.md: measured peak RSS 122–137 MB).",
+    doc: 'Lambda memory (docs/design.md, "Memory: 256 MB": the peak RSS `npm run bench` measures).',
     value: { kind: "integer", min: 128, max: 10_240, unit: "MB" },
     default: 256,
     prop: "memorySize",

@@ -33,7 +33,7 @@ export function createClientCredentialsDialect(credential: OAuth2CredentialSpec,
   };
 }
 
-/** The client with the configured authentication, scope and audience; the client secret's own fields override them (README, "Secrets"). */
+/** The client with the configured authentication, scope and audience; the client secret's own fields override them (docs/secrets.md, "Client secret"). */
 function oauth2Client(credential: OAuth2CredentialSpec, clientSecret: SecretObject, httpTimeoutMs: number): OAuth2TokenClient {
   return OAuth2TokenClient.fromClientSecret(clientSecret, {
     // The spec was checked (lambda/config/rules.ts): endpoint and path make an https URL.

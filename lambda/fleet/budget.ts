@@ -5,7 +5,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { AwsClock } from "../clock.js";
-import { BUDGET_KEY_PREFIX, BUDGET_USED_ATTRIBUTE, REGISTRY_KEY, REGISTRY_TTL_ATTRIBUTE } from "./schema.js";
+import { REGISTRY_KEY, REGISTRY_TTL_ATTRIBUTE, WRITE_BUDGET_KEY_PREFIX } from "../settings.js";
+import { BUDGET_USED_ATTRIBUTE } from "./schema.js";
 
 /** A budget item outlives its second by this much, then DynamoDB's TTL removes it. */
 const BUDGET_ITEM_TTL_SECONDS = 120;
@@ -20,8 +21,9 @@ export interface WriteBudgetOptions {
 
 /**
  * Takes writes from the current second's budget. Its client needs only `UpdateItem` on the registry
- * table's `#budget#…` items (the worker's own role, before it assumes the run role): a credential's
- * name never starts with `#`, so the grant reaches no credential's item.
+ * table's `#budget#…` items (a run's session: the run role's one grant beyond its own credential's
+ * items); a credential's name never starts with `#`, so the grant reaches no credential's item. The
+ * client must be watched by `clock` (lambda/aws-clients.ts), whose AWS time names the second.
  */
 export class WriteBudget {
   private readonly localNow: () => number;
@@ -61,7 +63,7 @@ export class WriteBudget {
       await this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { [REGISTRY_KEY]: { S: `${BUDGET_KEY_PREFIX}${second}` } },
+          Key: { [REGISTRY_KEY]: { S: `${WRITE_BUDGET_KEY_PREFIX}${second}` } },
           UpdateExpression: "SET #ttl = :ttl ADD #used :writes",
           ConditionExpression: "attribute_not_exists(#used) OR #used <= :most",
           ExpressionAttributeNames: { "#used": BUDGET_USED_ATTRIBUTE, "#ttl": REGISTRY_TTL_ATTRIBUTE },

@@ -16,7 +16,8 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { checkCredential, credentialSpec, type CredentialSpec } from "../config/index.js";
 import { ConfigError, RefreshError } from "../errors.js";
-import { BUDGET_KEY_PREFIX, DUE_INDEX, DUE_SHARDS, REGISTRY_ATTRIBUTE as A, REGISTRY_KEY, type CredentialStatus } from "./schema.js";
+import { DUE_INDEX, DUE_SHARDS, REGISTRY_KEY, WRITE_BUDGET_KEY_PREFIX } from "../settings.js";
+import { REGISTRY_ATTRIBUTE as A, type CredentialStatus } from "./schema.js";
 
 /** A credential's spec as registered: a plain object in canonical units, without defaults (`credentialSpec` builds the spec from it). */
 export type RegisteredSpec = Readonly<Record<string, string | number | boolean>>;
@@ -26,6 +27,8 @@ export interface RegistryItem {
   readonly credential: string;
   readonly spec: RegisteredSpec;
   readonly status: CredentialStatus;
+  /** The due-index shard: present only while active (the index is sparse). */
+  readonly dueShard?: string;
   /** From when a run should refresh: the stored access token's expiry minus the refresh window; 0 for a new credential (due at once). */
   readonly nextDueAt: number;
   /** Not enqueued before this: a run is in flight, or the credential backs off after a failure. */
@@ -41,6 +44,12 @@ export interface RegistryItem {
   readonly createdBy?: string;
   readonly pausedAt?: number;
   readonly pausedBy?: string;
+}
+
+/** Who registered or paused a credential (an AWS principal ARN), and when (epoch ms, AWS's clock). */
+export interface Change {
+  readonly principal: string;
+  readonly at: number;
 }
 
 /** What a run leaves in the registry (lambda/fleet/worker.ts decides it). */
@@ -68,6 +77,15 @@ export class CredentialExistsError extends RefreshError {
   override readonly kind = "config";
   constructor(readonly credential: string) {
     super(`credential ${credential} is already registered in this fleet`);
+  }
+}
+
+/** The credential is being removed (`fleet remove`): only `removing` may be set on it. */
+export class CredentialRemovingError extends RefreshError {
+  override readonly name = "CredentialRemovingError";
+  override readonly kind = "config";
+  constructor(readonly credential: string) {
+    super(`credential ${credential} is being removed; run fleet remove again to finish`);
   }
 }
 
@@ -102,9 +120,10 @@ export class Registry {
   /**
    * Registers a credential from its plain spec (canonical units, as `credentialSpec` takes it),
    * due at once and active. Validates with the settings' rule set first: a ConfigError names every
-   * bad field and nothing is written. A credential of that name already registered: CredentialExistsError.
+   * bad field and nothing is written. A credential of that name already registered:
+   * CredentialExistsError, unless it is this very registration (same `by`), whose first answer was lost.
    */
-  async register(plain: Readonly<Record<string, unknown>>, by: { readonly principal: string; readonly at: number }): Promise<CredentialSpec> {
+  async register(plain: Readonly<Record<string, unknown>>, by: Change): Promise<CredentialSpec> {
     const credential = credentialSpec(plain);
     const given = Object.fromEntries(Object.entries(plain).filter(([, value]) => value !== undefined)) as RegisteredSpec;
     try {
@@ -125,8 +144,9 @@ export class Registry {
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new CredentialExistsError(credential.name);
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = await this.read(credential.name);
+      if (existing?.createdAt !== by.at || existing.createdBy !== by.principal) throw new CredentialExistsError(credential.name);
     }
     return credential;
   }
@@ -137,9 +157,8 @@ export class Registry {
     return answer.Item && itemFrom(answer.Item);
   }
 
-  /** Every registered credential, sorted by name (a full scan: for operators, not for the schedule). */
-  async list(): Promise<RegistryItem[]> {
-    const items: RegistryItem[] = [];
+  /** Every registered credential, one Scan page at a time (at most `pageSize` items read each); the write budget's items are left out. */
+  async *pages(pageSize?: number): AsyncGenerator<RegistryItem[]> {
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.dynamodb.send(
@@ -147,23 +166,31 @@ export class Registry {
           TableName: this.tableName,
           FilterExpression: "NOT begins_with(#key, :budget)",
           ExpressionAttributeNames: { "#key": REGISTRY_KEY },
-          ExpressionAttributeValues: { ":budget": { S: BUDGET_KEY_PREFIX } },
+          ExpressionAttributeValues: { ":budget": { S: WRITE_BUDGET_KEY_PREFIX } },
           ConsistentRead: true,
           ExclusiveStartKey: start,
+          Limit: pageSize,
         }),
       );
-      items.push(...(page.Items ?? []).map(itemFrom));
+      yield (page.Items ?? []).map(itemFrom);
       start = page.LastEvaluatedKey;
     } while (start);
+  }
+
+  /** Every registered credential, sorted by name (a full scan: for operators, not for the schedule). */
+  async list(): Promise<RegistryItem[]> {
+    const items: RegistryItem[] = [];
+    for await (const page of this.pages()) items.push(...page);
     return items.sort((a, b) => a.credential.localeCompare(b.credential));
   }
 
   /**
    * Sets the status: `active` puts the credential back in the due index (due as it was), `paused`
    * and `removing` take it out (no runs). `by` is recorded for a pause. UnknownCredentialError when
-   * it is not registered. Returns the item as it is now.
+   * it is not registered; CredentialRemovingError for anything but `removing` on one being removed.
+   * Returns the item as it is now.
    */
-  async setStatus(credential: string, status: CredentialStatus, by: { readonly principal: string; readonly at: number }): Promise<RegistryItem> {
+  async setStatus(credential: string, status: CredentialStatus, by: Change): Promise<RegistryItem> {
     const names: Record<string, string> = { "#key": REGISTRY_KEY, "#status": A.status, "#shard": A.dueShard };
     const values: Record<string, AttributeValue> = { ":status": { S: status } };
     let expression: string;
@@ -178,13 +205,15 @@ export class Registry {
     } else {
       expression = "SET #status = :status REMOVE #shard";
     }
+    const guard = status === "removing" ? "" : " AND #status <> :removing";
+    if (guard) values[":removing"] = { S: "removing" };
     try {
       const answer = await this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: keyOf(credential),
           UpdateExpression: expression,
-          ConditionExpression: "attribute_exists(#key)",
+          ConditionExpression: `attribute_exists(#key)${guard}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: "ALL_NEW",
@@ -192,15 +221,35 @@ export class Registry {
       );
       return itemFrom(answer.Attributes!);
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new UnknownCredentialError(credential);
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      throw (await this.read(credential)) ? new CredentialRemovingError(credential) : new UnknownCredentialError(credential);
     }
   }
 
-  /** Deletes the credential's item; false when there was none. The secrets are the caller's (`fleet remove`). */
-  async delete(credential: string): Promise<boolean> {
-    const answer = await this.dynamodb.send(new DeleteItemCommand({ TableName: this.tableName, Key: keyOf(credential), ReturnValues: "ALL_OLD" }));
-    return answer.Attributes !== undefined;
+  /**
+   * Deletes the credential's item; with `created`, only the item that registration wrote (an add
+   * undoing itself never deletes another's). False when there was none (or not that one). The
+   * secrets are the caller's (`fleet remove`).
+   */
+  async delete(credential: string, created?: Change): Promise<boolean> {
+    try {
+      const answer = await this.dynamodb.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: keyOf(credential),
+          ReturnValues: "ALL_OLD",
+          ...(created && {
+            ConditionExpression: "#at = :at AND #by = :by",
+            ExpressionAttributeNames: { "#at": A.createdAt, "#by": A.createdBy },
+            ExpressionAttributeValues: { ":at": { N: String(created.at) }, ":by": { S: created.principal } },
+          }),
+        }),
+      );
+      return answer.Attributes !== undefined;
+    } catch (error) {
+      if (created && error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /** One page of `shard`'s active credentials with `nextDueAt <= now`, earliest first. `limit` bounds the page (tests; default: DynamoDB's 1 MB). */
@@ -355,7 +404,9 @@ function itemFrom(item: Record<string, AttributeValue>): RegistryItem {
   return {
     credential: text(A.credential) ?? "",
     spec: unmarshalSpec(item[A.specMap]?.M),
-    status: (text(A.status) ?? "active") as CredentialStatus,
+    // As stored: a status this module does not know is passed on, not guessed.
+    status: text(A.status) as CredentialStatus,
+    ...optional("dueShard", text(A.dueShard)),
     nextDueAt: number(A.nextDueAt) ?? 0,
     ...optional("retryAt", number(A.retryAt)),
     ...optional("expiresAt", number(A.expiresAt)),

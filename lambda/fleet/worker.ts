@@ -1,7 +1,8 @@
 // The fleet's worker (docs/fleet.md): one refresh run per work-queue message, each under a session of
 // the run role tagged with the message's credential, so the run can touch only that credential's
 // secrets and items. The run is the dedicated refresher's (`runRefresh`, the write protocol, its
-// lease); the worker adds the write budget before it and the registry record after it.
+// lease); the worker adds the write budget before it and the registry record after it, both taken
+// with the session's credentials: the worker's own reach nothing but STS.
 import { AssumeRoleCommand, type STSClient } from "@aws-sdk/client-sts";
 import type { SQSBatchItemFailure, SQSEvent, SQSRecord } from "aws-lambda";
 import { createAwsClients, type AwsClientSettings } from "../aws-clients.js";
@@ -9,11 +10,11 @@ import type { AwsClock } from "../clock.js";
 import { settingProblems, type FleetSettings, type RuntimeSettings } from "../config/index.js";
 import { ConfigError, describeError, errorKindOf } from "../errors.js";
 import { runRefresh, type Invocation, type RefreshDeps } from "../refresh/workflow.js";
-import { WRITE_GRACE_MS } from "../settings.js";
 import { Telemetry, type RefreshResult } from "../telemetry/telemetry.js";
-import type { WriteBudget } from "./budget.js";
+import { WriteBudget } from "./budget.js";
 import { Registry, specOf, type RegistryItem, type RunRecord } from "./registry.js";
-import { CREDENTIAL_TAG, WRITES_PER_REFRESH, type WorkMessage } from "./schema.js";
+import { FLEET_TAG, WRITE_GRACE_MS } from "../settings.js";
+import { WRITES_PER_REFRESH, type WorkMessage } from "./schema.js";
 
 /** The run role's session: the shortest STS allows, longer than any run (run budget ≤ 10 min + the write reserve). */
 export const RUN_SESSION_SECONDS = 900;
@@ -25,22 +26,20 @@ export const BUSY_RETRY_MS = 60 * 1000;
 export const MAX_BUDGET_WAIT_MS = 20 * 1000;
 
 /** The settings the worker uses. */
-export type WorkerSettings = Pick<FleetSettings, "fleetName" | "registryTableName"> & { readonly runRoleArn: string };
+export type WorkerSettings = Pick<FleetSettings, "fleetName" | "registryTableName" | "writeBudgetPerSecond"> & { readonly runRoleArn: string };
 
 export interface WorkerDeps {
   readonly fleet: WorkerSettings;
   readonly runtime: RuntimeSettings;
   /** STS with the worker's own credentials: it may only assume the run role (with the session tag). */
   readonly sts: STSClient;
-  /** The write budget, taken with the worker's own credentials before the role is assumed. */
-  readonly budget: WriteBudget;
-  /** AWS's time, shared by the budget and every run of this execution environment. */
+  /** AWS's time, shared by every run of this execution environment. */
   readonly clock: AwsClock;
   /** Region and endpoint of the clients each run builds with its session's credentials (default: the environment's). */
   readonly aws?: Omit<AwsClientSettings, "credentials">;
   /** Where the worker's and the runs' log lines go; stdout in Lambda. */
   readonly write?: (line: string) => void;
-  /** Passed to every run (tests: fast retries, a host clock). */
+  /** Passed to every run and its wait for the write budget (tests: fast retries, a host clock). */
   readonly run?: Pick<RefreshDeps, "localNow" | "sleep" | "random" | "retryPolicy" | "createDialect">;
 }
 
@@ -107,7 +106,6 @@ export class FleetWorker {
 
   private async runCredential(messageId: string, credential: string, invocation: Invocation): Promise<RecordOutcome> {
     const { deps } = this;
-    if (!(await deps.budget.take(WRITES_PER_REFRESH, this.budgetDeadline(invocation)))) throw new WriteBudgetExhaustedError(credential);
     const session = createAwsClients(deps.runtime.awsRequestTimeoutMs, deps.clock, { ...deps.aws, credentials: await this.assumeRunRole(credential) });
     const registry = new Registry(session.dynamodb, deps.fleet.registryTableName);
     const item = await registry.read(credential);
@@ -116,6 +114,8 @@ export class FleetWorker {
       this.log("INFO", `fleet worker: message dropped (${reason})`, { messageId, credential, reason });
       return { kind: "dropped", messageId, credential, reason: reason as "not-registered" | "paused" | "removing" };
     }
+    const budget = new WriteBudget(session.dynamodb, deps.fleet.registryTableName, deps.fleet.writeBudgetPerSecond, deps.clock, deps.run ?? {});
+    if (!(await budget.take(WRITES_PER_REFRESH, this.budgetDeadline(invocation)))) throw new WriteBudgetExhaustedError(credential);
     const telemetry = Telemetry.forRuntime(deps.runtime, session.events, { fleetName: deps.fleet.fleetName, write: this.write });
     let result: RefreshResult;
     try {
@@ -138,7 +138,7 @@ export class FleetWorker {
         RoleArn: this.deps.fleet.runRoleArn,
         RoleSessionName: `tr-${credential}`.slice(0, 64),
         DurationSeconds: RUN_SESSION_SECONDS,
-        Tags: [{ Key: CREDENTIAL_TAG, Value: credential }],
+        Tags: [{ Key: FLEET_TAG.credential, Value: credential }],
       }),
     );
     const { AccessKeyId, SecretAccessKey, SessionToken } = answer.Credentials ?? {};

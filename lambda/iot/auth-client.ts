@@ -7,7 +7,7 @@ import { GrantReader } from "../dialects/grant.js";
 
 export const IOT_AUTH_PATH = "/iocm/app/sec/v1.1.0";
 
-/** The platform's `error_code` values the refresher acts on (README, "Typed platform clients"). */
+/** The platform's `error_code` values the refresher acts on (docs/clients.md). */
 export const IOT_ERROR_CODES = {
   /** 401: appId, secret or refreshToken is wrong. */
   credentialsRejected: "100208",
@@ -36,7 +36,7 @@ export interface IotAuthResult {
   readonly tokenType: string;
 }
 
-/** The app's credentials and TLS material, with the client secret's field names (README, "Secrets"). */
+/** The app's credentials and TLS material, with the client secret's field names (docs/secrets.md, "Client secret"). */
 export interface IotAuthClientOptions {
   /** The platform's base URL, `https://host:8743`. */
   readonly endpointUrl: string;
@@ -130,7 +130,7 @@ export class IotAuthClient {
 }
 
 /**
- * Maps an IoT error answer onto the error table (README, "Errors"). `error_code` and `error_desc`
+ * Maps an IoT error answer onto the error table (docs/design.md, "Errors"). `error_code` and `error_desc`
  * are quoted only through `redactor` (bounded, no secret, no control character), as OAuth2's are.
  */
 export function iotError(operation: string, answer: HttpAnswer, redactor: Redactor = new Redactor()): PlatformError {

@@ -1,5 +1,5 @@
 // The package's public entry for an OAuth2 token endpoint:
-// `import { OAuth2TokenClient } from "token-refresher/oauth2"` (README, "Typed platform clients").
+// `import { OAuth2TokenClient } from "token-refresher/oauth2"` (docs/clients.md).
 export {
   DEFAULT_EXPIRES_IN,
   OAuth2TokenClient,

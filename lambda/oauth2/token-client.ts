@@ -36,7 +36,7 @@ export interface OAuth2TokenResult extends OAuth2AccessTokenResult {
   readonly refreshTokenExpiresIn?: number;
 }
 
-/** The client's credentials and TLS material, with the client secret's field names (README, "Secrets"). */
+/** The client's credentials and TLS material, with the client secret's field names (docs/secrets.md, "Client secret"). */
 export interface OAuth2TokenClientOptions {
   /** The token endpoint, `https://`. */
   readonly tokenUrl: string;
@@ -191,7 +191,7 @@ export function basicCredentials(clientId: string, clientSecret: string): string
 }
 
 /**
- * Maps an error answer onto the error table (README, "Errors"): `invalid_grant`, `invalid_client`,
+ * Maps an error answer onto the error table (docs/oauth2.md, "Errors"): `invalid_grant`, `invalid_client`,
  * `unauthorized_client` (400 or 401) → CredentialRejected; 5xx, 429 and `temporarily_unavailable`
  * → retryable; any other answer → RefreshFailed with the `error` code. `error` and
  * `error_description` are quoted only through `redactor` (bounded, no secret, no control

@@ -57,7 +57,7 @@ export function decide(input: DecisionInput, rules: DecisionRules): Decision {
   const due = force || isDue(document, now, rules);
   if (!due && !leftover) return { kind: "skip", reason: "not-due" };
   if (leaseLive(state, now)) return { kind: "skip", reason: "busy" };
-  // An operator paused the credential (README, "Pausing a credential"): only a forced run refreshes.
+  // An operator paused the credential (docs/cli.md, "Pausing a credential"): only a forced run refreshes.
   if (state.paused && !force) return { kind: "skip", reason: "paused" };
   const backoff = force || leftover ? undefined : backoffUntil(state, now, input.clientSecret);
   return backoff ?? { kind: "attempt", due, leftover };

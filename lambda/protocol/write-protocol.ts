@@ -249,7 +249,7 @@ export class WriteProtocol {
   }
 
   /**
-   * Records an operator's pause (README, "Pausing a credential"): who, and when on AWS's clock.
+   * Records an operator's pause (docs/cli.md, "Pausing a credential"): who, and when on AWS's clock.
    * Runs then skip unless forced. The lease and the failure state are left alone; idempotent.
    */
   async recordPause(by: string): Promise<Pause> {
@@ -263,6 +263,14 @@ export class WriteProtocol {
   async clearPause(): Promise<void> {
     const now = await this.awsNow();
     await this.table.setPaused(undefined, now);
+  }
+
+  /**
+   * Forgets the credential (`fleet remove`, an undone `fleet add`): its state — lease, backoff,
+   * version log, pause — is deleted. The token secret is the caller's to delete.
+   */
+  async forget(): Promise<void> {
+    await this.table.delete();
   }
 
   /** AWS's time; a protocol that has not heard from AWS yet reads the item first, whose answer sets the clock. */

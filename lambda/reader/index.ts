@@ -1,5 +1,5 @@
 // The package's public entry for consuming services: `import { TokenReader } from "token-refresher/reader"`.
-// Every error a reader throws is exported here (README, "Reading the token from a service").
+// Every error a reader throws is exported here (docs/consumers.md, "Reading the token from a service (TypeScript)").
 export {
   TokenReader,
   TokenSecretReadError,

@@ -123,8 +123,8 @@ interface GaveUp {
 }
 
 /**
- * Reads the access token from the token secret for a consuming service (README, "Reading the token
- * from a service"): always by `VersionStage: AWSCURRENT`, cached until shortly before `expiresAt`, one
+ * Reads the access token from the token secret for a consuming service (docs/consumers.md,
+ * "Reading the token from a service (TypeScript)"): always by `VersionStage: AWSCURRENT`, cached until shortly before `expiresAt`, one
  * read in flight at a time however many callers ask.
  *
  * On an HTTP 401 from the platform it rides through a rotation: the platform keeps only the last token

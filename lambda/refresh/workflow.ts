@@ -56,7 +56,7 @@ export interface RefreshEvent {
 type RunFacts = Omit<RefreshResult, "credential" | "apiCalls" | "durationMs" | "requestId" | "coldStart">;
 
 /**
- * One refresh run (README, "How a refresh run works"): read, decide, lease, call, compare-and-swap
+ * One refresh run (docs/design.md, "How a refresh run works"): read, decide, lease, call, compare-and-swap
  * write, release, report. Never throws for an expected failure: the outcome is in the result, the
  * metrics and the event.
  */
@@ -96,7 +96,7 @@ class RefreshRun {
   private readonly invocationEndsAt: number;
   /** The last version read, so a failure can still report the stored token's remaining lifetime. */
   private lastRead?: TokenVersion;
-  /** Every secret value this run has read, removed from exception texts (README, "Security model"). */
+  /** Every secret value this run has read, removed from exception texts (docs/security.md, "Beyond IAM"). */
   private readonly redactor = new Redactor();
 
   constructor(
@@ -207,7 +207,7 @@ class RefreshRun {
     try {
       if (!current.document.refreshToken && !dialect.bootstrap) {
         throw new NeedsInitialRefreshTokenError(
-          `token secret has no refreshToken: a person must authorize once and store it (see README, "Initial refresh token")`,
+          `token secret has no refreshToken: a person must authorize once and store it (see docs/oauth2.md, "Initial refresh token")`,
         );
       }
       obtained = await this.obtainGrant(dialect, current, lease, state);

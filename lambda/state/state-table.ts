@@ -1,5 +1,6 @@
 import {
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   GetItemCommand,
   UpdateItemCommand,
   type AttributeValue,
@@ -180,6 +181,11 @@ export class StateTable {
         ExpressionAttributeValues: pause ? { ":by": { S: pause.by }, ":at": num(pause.at) } : { ":ttl": num(Math.floor(now / 1000) + STALE_ITEM_SECONDS) },
       }),
     );
+  }
+
+  /** Deletes the item: the credential is gone (a fleet's `remove`, or its `add` undone). Idempotent. */
+  async delete(): Promise<void> {
+    await this.dynamodb.send(new DeleteItemCommand({ TableName: this.tableName, Key: this.key() }));
   }
 
   private key(): Record<string, AttributeValue> {

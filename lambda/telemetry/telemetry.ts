@@ -198,10 +198,13 @@ export class Telemetry {
   private async publish(result: RefreshResult, signal: AbortSignal | undefined): Promise<void> {
     // A backoff tick repeats a failure already announced; its metrics keep the alarms in ALARM.
     if (!this.options.eventBusName || result.outcome === "Skipped" || result.backoffUntil) return;
+    // A fleet's events name it: its paging rules route only its own (docs/fleet.md).
+    const fleet = this.policy.fleetName === undefined ? {} : { fleet: this.policy.fleetName };
     const detail =
       result.outcome === "Refreshed"
-        ? { credential: result.credential, tokenSecretArn: result.tokenSecretArn, versionId: result.versionId, expiresAt: result.expiresAt }
+        ? { ...fleet, credential: result.credential, tokenSecretArn: result.tokenSecretArn, versionId: result.versionId, expiresAt: result.expiresAt }
         : {
+            ...fleet,
             credential: result.credential,
             ...(result.requestId && { requestId: result.requestId }),
             outcome: result.outcome,
@@ -245,17 +248,18 @@ export class Telemetry {
     };
     this.write(`${JSON.stringify(line)}\n`);
     if (!this.options.eventBusName) return;
-    const iso = (epochMs: number | undefined) => (epochMs === undefined ? null : new Date(epochMs).toISOString());
+    // The paging rule quotes `expiresAt` and `lastOutcome` into its message: `none` where there is none yet.
+    const iso = (epochMs: number | undefined) => (epochMs === undefined ? "none" : new Date(epochMs).toISOString());
     const entries = announce.map((item) => ({
       DetailType: EVENT_OVERDUE,
       Detail: JSON.stringify({
-        credential: item.credential,
         fleet: fleetName,
+        credential: item.credential,
         expiresAt: iso(item.expiresAt),
-        dueSince: iso(item.dueSince),
-        lastOutcome: item.lastOutcome ?? null,
-        lastReason: item.lastReason ?? null,
+        lastOutcome: item.lastOutcome ?? "none",
+        lastReason: item.lastReason ?? "none",
         lastRunAt: iso(item.lastRunAt),
+        dueSince: iso(item.dueSince),
       }),
     }));
     for (let start = 0; start < entries.length; start += EVENTS_PER_CALL) {
@@ -280,7 +284,7 @@ export class Telemetry {
 
 /**
  * The result with its platform and exception texts through the redaction step once more before
- * they are written (README, "Security model"): one line, bounded, no control characters, and an
+ * they are written (docs/security.md, "Beyond IAM"): one line, bounded, no control characters, and an
  * error code only when it is a short word. The dialects and describeError have already removed secrets.
  */
 function quotable(result: RefreshResult): RefreshResult {

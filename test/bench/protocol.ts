@@ -1,8 +1,9 @@
 // npm run bench, issue 8: the write protocol's budget against Secrets Manager's real limits, in
 // compressed time behind an AWS front (test/support/schedule.ts). Figures, not assertions.
-import { startAwsFront, type AwsFront } from "../support/aws-front.js";
+import type { AwsFront } from "../support/aws-front.js";
 import type { IotFixture } from "../support/iot-fixture.js";
 import { TICKS_PER_DAY, limitExceeded, outageThenRecovery, platformCalls, runTicks, scheduledCredential, secretWrites } from "../support/schedule.js";
+import { withFront } from "./front.js";
 
 const RUNS = 10;
 
@@ -18,11 +19,7 @@ async function withCredential<T>(front: AwsFront, use: (fixture: IotFixture) => 
 /** Prints the issue-8 figures: versions and writes per run, platform calls per rejected day, ticks to recover. */
 export async function benchProtocol(motoEndpoint: string): Promise<void> {
   console.log(`\n== write protocol against Secrets Manager's limits (AWS front: 100 versions per secret per 24 h, compressed time)`);
-  const environment = { AWS_ENDPOINT_URL: motoEndpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "bench", AWS_SECRET_ACCESS_KEY: "bench" };
-  const saved = Object.fromEntries(Object.keys(environment).map((name) => [name, process.env[name]]));
-  Object.assign(process.env, environment);
-  const front = await startAwsFront({ upstream: motoEndpoint });
-  try {
+  await withFront(motoEndpoint, async (front) => {
     await withCredential(front, async (f) => {
       for (let i = 0; i < RUNS; i++) await f.run({ endpoint: front.endpoint, force: true });
       const id = f.config.credential.tokenSecretId;
@@ -44,11 +41,5 @@ export async function benchProtocol(motoEndpoint: string): Promise<void> {
       const { ticksToRecover } = await outageThenRecovery(f, front);
       console.log(`ticks to recover after a 24 h outage   ${ticksToRecover} (LimitExceededException answers: ${limitExceeded(front)})`);
     });
-  } finally {
-    await front.close();
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  }
+  });
 }

@@ -3,8 +3,8 @@
 // rate across rotations and the reader's Secrets Manager reads per rotation. Figures, not assertions.
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { quantile, runRotationSoak } from "../reader/rotation-soak.js";
-import { startAwsFront } from "../support/aws-front.js";
 import { IotFixture } from "../support/iot-fixture.js";
+import { withFront } from "./front.js";
 
 const ROTATIONS = Number(process.env.BENCH_ROTATIONS ?? 20);
 const REGION_LATENCY_MS = 20;
@@ -12,27 +12,19 @@ const REGION_LATENCY_MS = 20;
 /** Runs the rotation soak against `motoEndpoint` behind an AWS front adding region latency to Secrets Manager. */
 export async function benchRotation(motoEndpoint: string): Promise<void> {
   console.log(`\n== consumers through TokenReader while the refresher rotates (${ROTATIONS} rotations, 4 consumers, 2 readers, +${REGION_LATENCY_MS} ms per Secrets Manager call)`);
-  // The fixture's own clients (creating the secrets) read the endpoint from the environment, as in the test suite.
-  const environment = { AWS_ENDPOINT_URL: motoEndpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "bench", AWS_SECRET_ACCESS_KEY: "bench" };
-  const saved = Object.fromEntries(Object.keys(environment).map((name) => [name, process.env[name]]));
-  Object.assign(process.env, environment);
-  const front = await startAwsFront({ upstream: motoEndpoint });
-  front.latency({ service: "secretsmanager", ms: REGION_LATENCY_MS });
-  const fixture = await IotFixture.start();
-  try {
-    const figures = await runRotationSoak({ fixture, secrets: () => new SecretsManagerClient({ endpoint: front.endpoint }), rotations: ROTATIONS });
-    const ms = (value: number) => `${value.toFixed(0)} ms`;
-    const reads = figures.readsPerRotation;
-    console.log(`rotation window              p50 ${ms(quantile(figures.windowsMs, 0.5))}   p99 ${ms(quantile(figures.windowsMs, 0.99))}   max ${ms(Math.max(...figures.windowsMs))}`);
-    console.log(`consumer failure rate        ${((figures.failures / figures.calls) * 100).toFixed(2)} % (${figures.failures} of ${figures.calls} calls; ${figures.rejectedFirst} got a 401 and were retried)`);
-    console.log(`reads per rotation (reader)  mean ${(reads.reduce((sum, value) => sum + value, 0) / reads.length).toFixed(2)}   max ${Math.max(...reads)}`);
-    console.log(`added latency after a 401    p50 ${ms(quantile(figures.addedLatencyMs, 0.5))}   p99 ${ms(quantile(figures.addedLatencyMs, 0.99))}   (baseline call ${figures.baselineMs.toFixed(1)} ms)`);
-  } finally {
-    await fixture.close();
-    await front.close();
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
+  await withFront(motoEndpoint, async (front) => {
+    front.latency({ service: "secretsmanager", ms: REGION_LATENCY_MS });
+    const fixture = await IotFixture.start();
+    try {
+      const figures = await runRotationSoak({ fixture, secrets: () => new SecretsManagerClient({ endpoint: front.endpoint }), rotations: ROTATIONS });
+      const ms = (value: number) => `${value.toFixed(0)} ms`;
+      const reads = figures.readsPerRotation;
+      console.log(`rotation window              p50 ${ms(quantile(figures.windowsMs, 0.5))}   p99 ${ms(quantile(figures.windowsMs, 0.99))}   max ${ms(Math.max(...figures.windowsMs))}`);
+      console.log(`consumer failure rate        ${((figures.failures / figures.calls) * 100).toFixed(2)} % (${figures.failures} of ${figures.calls} calls; ${figures.rejectedFirst} got a 401 and were retried)`);
+      console.log(`reads per rotation (reader)  mean ${(reads.reduce((sum, value) => sum + value, 0) / reads.length).toFixed(2)}   max ${Math.max(...reads)}`);
+      console.log(`added latency after a 401    p50 ${ms(quantile(figures.addedLatencyMs, 0.5))}   p99 ${ms(quantile(figures.addedLatencyMs, 0.99))}   (baseline call ${figures.baselineMs.toFixed(1)} ms)`);
+    } finally {
+      await fixture.close();
     }
-  }
+  });
 }

@@ -2,8 +2,6 @@
 // taken from a synthesized template (what the construct really writes), deployed to moto's Lambda
 // (CreateFunction with an empty zip: only its configuration matters), and read back by the CLI.
 import { randomBytes } from "node:crypto";
-import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
-import { CreateFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
@@ -16,6 +14,7 @@ import { loadConfig } from "../../lambda/config/index.js";
 import { FUNCTION_VARIABLES } from "../../lambda/config/table.js";
 import { createSecret, readCurrent, uniqueName } from "../support/aws.js";
 import { registerSensitive } from "../support/leak-guard.js";
+import { deployFunction } from "../support/lambda.js";
 import { createStateTable } from "../support/refresher.js";
 import { SCOPE, startAuthServer, type AuthServer } from "../oauth2/auth-server.js";
 import { runCli } from "./run-cli.js";
@@ -57,24 +56,7 @@ beforeAll(async () => {
   // Every value is known at synth here (the partition is the only pseudo parameter), so the comparison is of real values.
   deployed = Object.fromEntries(Object.entries(fn!.Properties.Environment.Variables).map(([name, value]) => [name, literal(value)]));
 
-  functionName = uniqueName("refresher");
-  // moto's Lambda wants a role that Lambda may assume; its permissions play no part here.
-  const role = await new IAMClient({}).send(
-    new CreateRoleCommand({
-      RoleName: functionName,
-      AssumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
-    }),
-  );
-  await new LambdaClient({}).send(
-    new CreateFunctionCommand({
-      FunctionName: functionName,
-      Runtime: "nodejs22.x",
-      Role: role.Role!.Arn,
-      Handler: "index.handler",
-      Code: { ZipFile: emptyZip() },
-      Environment: { Variables: deployed },
-    }),
-  );
+  functionName = await deployFunction(deployed, uniqueName("refresher"));
 }, 60_000);
 
 afterAll(() => server?.close());
@@ -136,11 +118,4 @@ function literal(value: unknown): string {
   if (join) return join[1].map(literal).join(join[0]);
   if ((value as { Ref?: string }).Ref === "AWS::Partition") return "aws";
   throw new Error(`not known at synth: ${JSON.stringify(value)}`);
-}
-
-/** The smallest valid zip archive (no entries): moto stores the function without running it. */
-function emptyZip(): Uint8Array {
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  return end;
 }

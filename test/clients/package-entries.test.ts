@@ -1,5 +1,5 @@
 // The typed clients as the package exports them (package.json "exports", built to dist/ by the test
-// setup): the README's import paths resolve, and a client from the bundle works.
+// setup): docs/clients.md's import paths resolve, and a client from the bundle works.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IotAuthClient, PlatformError } from "token-refresher/iot";
 import { OAuth2TokenClient, PlatformError as OAuth2PlatformError } from "token-refresher/oauth2";

@@ -1,4 +1,4 @@
-// Two consumers of the packed package, as the README tells them to set up:
+// Two consumers of the packed package, as README.md and docs/construct.md tell them to set up:
 // - a service that only reads the token (`token-refresher/reader`, and the typed clients): it installs
 //   the tarball alone and gets real copies of what npm installs with it, so its node_modules is
 //   measured as a service would have it;

@@ -1,7 +1,7 @@
 // The package as other projects get it: packed, installed offline outside this repository into a
 // service that only reads the token and into a CDK app, type-checked under a strict consumer
-// configuration, run, and synthesized (README, "Reading the token from a service" and "Using the
-// construct in your own CDK app").
+// configuration, run, and synthesized (README.md, "Reading the token from a service";
+// docs/construct.md, "Using the construct in your own CDK app").
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

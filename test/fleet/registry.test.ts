@@ -4,8 +4,8 @@
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../lambda/errors.js";
-import { CredentialExistsError, DUE_SHARD_KEYS, Registry, UnknownCredentialError, dueShardOf, specOf, type RegistryItem } from "../../lambda/fleet/registry.js";
-import { BUDGET_KEY_PREFIX, REGISTRY_KEY } from "../../lambda/fleet/schema.js";
+import { CredentialExistsError, CredentialRemovingError, DUE_SHARD_KEYS, Registry, UnknownCredentialError, dueShardOf, specOf, type RegistryItem } from "../../lambda/fleet/registry.js";
+import { REGISTRY_KEY, WRITE_BUDGET_KEY_PREFIX } from "../../lambda/settings.js";
 import { uniqueName } from "../support/aws.js";
 import { createRegistryTable } from "../support/fleet.js";
 
@@ -14,7 +14,7 @@ const operator = { principal: "arn:aws:iam::123456789012:role/operator", at: 1_7
 let registry: Registry;
 
 beforeAll(async () => {
-  registry = new Registry(dynamodb, await createRegistryTable(dynamodb));
+  registry = new Registry(dynamodb, await createRegistryTable(uniqueName("registry"), dynamodb));
 });
 
 const plainSpec = (name = uniqueName("cred")) => ({
@@ -46,7 +46,7 @@ describe("registration", () => {
     const credential = await registry.register(plain, operator);
     expect(credential).toMatchObject({ name: plain.name, dialect: "oauth2", oauth2TokenPath: "/api/v1/oauth2/token" });
     const item = await registry.read(plain.name);
-    expect(item).toEqual({ credential: plain.name, spec: plain, status: "active", nextDueAt: 0, createdAt: operator.at, createdBy: operator.principal });
+    expect(item).toEqual({ credential: plain.name, spec: plain, status: "active", dueShard: dueShardOf(plain.name), nextDueAt: 0, createdAt: operator.at, createdBy: operator.principal });
     expect(specOf(item!)).toEqual(credential);
     const shard = await registry.queryDue(dueShardOf(plain.name), operator.at);
     expect(shard.items.map((due) => due.credential)).toContain(plain.name);
@@ -55,10 +55,12 @@ describe("registration", () => {
   it("refuses a second registration of a name and leaves the first untouched", async () => {
     const plain = plainSpec();
     await registry.register(plain, operator);
-    const error = await registry.register({ ...plain, endpointUrl: "https://other.example.com" }, operator).catch((thrown: unknown) => thrown);
+    const error = await registry.register({ ...plain, endpointUrl: "https://other.example.com" }, { ...operator, at: operator.at + 1 }).catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(CredentialExistsError);
     expect(error).toMatchObject({ credential: plain.name, kind: "config" });
     expect((await registry.read(plain.name))?.spec.endpointUrl).toBe("https://auth.example.com");
+    // The same registration sent again (its first answer lost) finds its own item: registered.
+    await expect(registry.register(plain, operator)).resolves.toMatchObject({ name: plain.name });
   });
 
   it("validates with the settings' rule set, naming every bad field, and writes nothing", async () => {
@@ -100,12 +102,27 @@ describe("status, listing and removal", () => {
     expect(await registry.read(name)).toBeUndefined();
   });
 
+  it("a credential being removed stays removing: no pause or resume brings it back into the due index", async () => {
+    const plain = plainSpec();
+    await registry.register(plain, operator);
+    await registry.setStatus(plain.name, "removing", operator);
+    for (const status of ["active", "paused"] as const) await expect(registry.setStatus(plain.name, status, operator)).rejects.toBeInstanceOf(CredentialRemovingError);
+    expect(await registry.read(plain.name)).toMatchObject({ status: "removing" });
+    expect((await registry.read(plain.name))!.dueShard).toBeUndefined();
+  });
+
   it("lists credentials by name, never the write budget's items; delete removes one", async () => {
-    const own = new Registry(dynamodb, await createRegistryTable(dynamodb));
+    const own = new Registry(dynamodb, await createRegistryTable(uniqueName("registry"), dynamodb));
     for (const name of ["b-cred", "a-cred", "c-cred"]) await own.register(plainSpec(name), operator);
-    await dynamodb.send(new PutItemCommand({ TableName: own.tableName, Item: { [REGISTRY_KEY]: { S: `${BUDGET_KEY_PREFIX}1700000000` }, used: { N: "4" } } }));
+    await dynamodb.send(new PutItemCommand({ TableName: own.tableName, Item: { [REGISTRY_KEY]: { S: `${WRITE_BUDGET_KEY_PREFIX}1700000000` }, used: { N: "4" } } }));
     expect((await own.list()).map((item) => item.credential)).toEqual(["a-cred", "b-cred", "c-cred"]);
-    expect(await own.delete("b-cred")).toBe(true);
+    const pages: string[][] = [];
+    for await (const page of own.pages(2)) pages.push(page.map((item) => item.credential));
+    expect(pages.length).toBeGreaterThanOrEqual(2);
+    expect(pages.flat().sort()).toEqual(["a-cred", "b-cred", "c-cred"]);
+    // Only the registration's own item is deleted by an add undoing itself.
+    expect(await own.delete("b-cred", { ...operator, principal: "arn:aws:iam::123456789012:user/someone-else" })).toBe(false);
+    expect(await own.delete("b-cred", operator)).toBe(true);
     expect(await own.delete("b-cred")).toBe(false);
     expect((await own.list()).map((item) => item.credential)).toEqual(["a-cred", "c-cred"]);
   });
@@ -113,7 +130,7 @@ describe("status, listing and removal", () => {
 
 describe("the due index", () => {
   it("pages through every shard and finds each due credential once, and none that is not due yet", async () => {
-    const own = new Registry(dynamodb, await createRegistryTable(dynamodb));
+    const own = new Registry(dynamodb, await createRegistryTable(uniqueName("registry"), dynamodb));
     const names = Array.from({ length: 40 }, (_, i) => `due-${String(i).padStart(2, "0")}`);
     for (const name of names) await own.register(plainSpec(name), operator);
     await own.recordRun("due-07", { outcome: "Refreshed", reason: "refreshed", at: 1_000, stored: { nextDueAt: 5_000, expiresAt: 6_000 } });

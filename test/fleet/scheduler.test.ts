@@ -125,6 +125,7 @@ describe("overdue credentials (computed from the registry)", () => {
     expect(events.map((event) => event["detail-type"])).toEqual(["Token Refresh Overdue", "Token Refresh Overdue"]);
     const paged = events.find((event) => event.detail.credential === "cred-000")!;
     expect(paged.detail).toMatchObject({ fleet: "customers", expiresAt: new Date(now + 3 * MINUTE).toISOString(), lastOutcome: "RefreshFailed", lastReason: "NetworkError" });
+    expect(events.find((event) => event.detail.credential === "cred-002")!.detail).toMatchObject({ fleet: "customers", expiresAt: "none", lastOutcome: "none", lastRunAt: "none" });
 
     // Still overdue a minute later: counted, not paged again.
     front.clock.advance(MINUTE);

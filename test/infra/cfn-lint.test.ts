@@ -1,5 +1,4 @@
 // cfn-lint on the synthesized templates: the default app and every construct option at once.
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,25 +14,7 @@ import { describe, expect, it } from "vitest";
 import { parseAppConfig } from "../../infra/config.js";
 import { TokenRefresherStack } from "../../infra/stack.js";
 import { TokenRefresher } from "../../infra/token-refresher/index.js";
-import { ENV, allStrings, newApp, newStack } from "./support.js";
-
-interface Lint {
-  code: number | null;
-  output: string;
-}
-
-function cfnLint(files: string[]): Promise<Lint> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("cfn-lint", ["--format", "parseable", ...files], { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.once("error", (error: NodeJS.ErrnoException) =>
-      reject(error.code === "ENOENT" ? new Error("cfn-lint was not found on PATH: install it with  pip install cfn-lint") : error),
-    );
-    child.once("close", (code) => resolve({ code, output }));
-  });
-}
+import { ENV, allStrings, cfnLint, newApp, newStack } from "./support.js";
 
 describe("cfn-lint", () => {
   it("finds nothing in the synthesized templates (default, and every option combined)", async () => {

@@ -1,5 +1,5 @@
 // Two TokenRefresher constructs in a stack of the user's own app, with the defaults, against what the
-// README says a stack holds ("What one credential creates", "Per stack", the deployment steps' outputs)
+// docs say a stack holds (docs/construct.md, "What one credential creates", "Per stack", "Outputs")
 // and what the runbook reads from a deployed stack (`describe-stacks ... FunctionName`).
 import { Template } from "aws-cdk-lib/assertions";
 import * as sns from "aws-cdk-lib/aws-sns";
@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { TokenRefresher } from "../../infra/token-refresher/index.js";
 import { IOT_PROPS, nagFindings, newApp, newStack, resources } from "./support.js";
 
-/** README, "What one credential creates": each credential's resources, by type. */
+/** docs/construct.md, "What one credential creates": each credential's resources, by type. */
 const PER_CREDENTIAL = {
   "AWS::SecretsManager::Secret": 2,
   "AWS::SecretsManager::ResourcePolicy": 2,
@@ -18,12 +18,12 @@ const PER_CREDENTIAL = {
   "AWS::Lambda::EventInvokeConfig": 1,
   "AWS::Events::Rule": 1,
   "AWS::Lambda::Permission": 1,
-  "AWS::SQS::Queue": 2,
-  "AWS::SQS::QueuePolicy": 2,
-  "AWS::CloudWatch::Alarm": 9,
+  "AWS::SQS::Queue": 1,
+  "AWS::SQS::QueuePolicy": 1,
+  "AWS::CloudWatch::Alarm": 7,
 };
 
-/** README, "Per stack": one state table, one SSL-only topic, one subscription for the address. */
+/** docs/construct.md, "Per stack": one state table, one SSL-only topic, one subscription for the address. */
 const PER_STACK = {
   "AWS::DynamoDB::Table": 1,
   "AWS::SNS::Topic": 1,

@@ -179,7 +179,7 @@ describe("TokenRefresherStack", () => {
     template.resourceCountIs("AWS::SNS::Topic", 1);
     template.resourceCountIs("AWS::SNS::Subscription", 1);
     template.resourceCountIs("AWS::Lambda::Function", 2);
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 18);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 14);
     template.resourceCountIs("AWS::DynamoDB::Table", 1); // one state table for the stack
     const topicId = Object.keys(template.findResources("AWS::SNS::Topic"))[0]!;
     for (const [, alarm] of resources(template, "AWS::CloudWatch::Alarm")) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);

@@ -1,5 +1,5 @@
-// What `token-refresher pause`/`resume` and the other CLI commands need from the construct (README,
-// "Pausing a credential" and "Permissions"): the schedule rule's and the alarms' names as literals
+// What `token-refresher pause`/`resume` and the other CLI commands need from the construct (docs/cli.md,
+// "Pausing a credential"; docs/construct.md, "Permissions"): the schedule rule's and the alarms' names as literals
 // in the function's environment, and grantOperate's policy.
 import { type CfnElement, NestedStack, Stack, Token } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
@@ -42,7 +42,7 @@ describe("names for pause and resume", () => {
     const alarmNames = resources(template, "AWS::CloudWatch::Alarm").map(([, p]) => p.AlarmName);
     expect(typeof vars.ALARM_NAMES).toBe("string");
     expect((vars.ALARM_NAMES as string).split(",").sort()).toEqual([...alarmNames].sort());
-    expect(alarmNames).toHaveLength(7);
+    expect(alarmNames).toHaveLength(5);
     expect(vars.ALARM_NAMES).not.toMatch(/AppFrozen|RefreshTokenTtl/);
     expect(refresher.alarmNames).toEqual((vars.ALARM_NAMES as string).split(","));
     for (const value of [vars.SCHEDULE_RULE_NAME, vars.ALARM_NAMES, ...refresher.alarmNames]) expect(Token.isUnresolved(value)).toBe(false);
@@ -51,7 +51,7 @@ describe("names for pause and resume", () => {
   it("leaves ALARM_NAMES out when every alarm is switched off", () => {
     const off = { enabled: false };
     const alarms = Object.fromEntries(
-      ["credentialRejected", "appFrozen", "pairDiscarded", "refreshFailed", "accessTokenTtl", "refreshTokenTtl", "functionErrors", "scheduleDeadLetterQueue", "failedInvocationQueue"].map((kind) => [kind, off]),
+      ["credentialRejected", "appFrozen", "pairDiscarded", "refreshFailed", "accessTokenTtl", "refreshTokenTtl", "functionErrors", "deadLetterQueue"].map((kind) => [kind, off]),
     );
     const { template, refresher } = refresherStack({ alarms });
     template.resourceCountIs("AWS::CloudWatch::Alarm", 0);
@@ -104,7 +104,7 @@ describe("grantOperate", () => {
     const table = onlyResource(template, "AWS::DynamoDB::Table")[0];
     // CDK sorts a statement's actions and resources.
     const alarmArns = refresher.alarms.map((alarm) => stack.getLogicalId(alarm.node.defaultChild as CfnElement)).sort().map((id) => arnOf(template, "AWS::CloudWatch::Alarm", id));
-    expect(alarmArns).toHaveLength(9);
+    expect(alarmArns).toHaveLength(7);
     expect(statementsOf(template, operatorId)).toEqual([
       { Effect: "Allow", Action: "lambda:GetFunctionConfiguration", Resource: arnOf(template, "AWS::Lambda::Function") },
       {
@@ -141,7 +141,7 @@ describe("grantOperate", () => {
     const refresher = new TokenRefresher(stack, "Refresher", {
       ...IOT_PROPS,
       encryptionKey: key,
-      alarms: { credentialRejected: off, appFrozen: off, pairDiscarded: off, refreshFailed: off, accessTokenTtl: off, refreshTokenTtl: off, functionErrors: off, scheduleDeadLetterQueue: off, failedInvocationQueue: off },
+      alarms: { credentialRejected: off, appFrozen: off, pairDiscarded: off, refreshFailed: off, accessTokenTtl: off, refreshTokenTtl: off, functionErrors: off, deadLetterQueue: off },
     });
     const operator = new iam.Role(stack, "Operator", { assumedBy: new iam.AccountRootPrincipal() });
     refresher.grantOperate(operator);

@@ -1,5 +1,5 @@
 // The construct opened up for real accounts: alarm actions and tuning, runbook links, the dashboard,
-// VPC placement, and cdk-nag suppressions carried as metadata (README, "Using the construct in your own CDK app").
+// VPC placement, and cdk-nag suppressions carried as metadata (docs/construct.md, "Using the construct in your own CDK app").
 import { readdirSync, readFileSync } from "node:fs";
 import { Duration } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
@@ -9,7 +9,7 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { describe, expect, it } from "vitest";
 import { METRIC } from "../../lambda/telemetry/names.js";
-import { TokenRefresher, type TokenRefresherProps } from "../../infra/token-refresher/index.js";
+import { DEFAULT_RUNBOOK_URL, TokenRefresher, type TokenRefresherProps } from "../../infra/token-refresher/index.js";
 import { ACCOUNT, IOT_PROPS, REGION, ROOT, allStrings, nagFindings, newStack, onlyResource, refresherStack, resources } from "./support.js";
 
 /** Any alarm action: here, one that only names an ARN (as an SSM OpsItem or Lambda action would). */
@@ -47,14 +47,13 @@ describe("alarm actions", () => {
 });
 
 describe("alarm tuning", () => {
-  it("switches single alarms off", () => {
-    const { template, refresher } = refresherStack({ alarms: { appFrozen: { enabled: false }, scheduleDeadLetterQueue: { enabled: false } } });
-    expect([...alarmsByName(template).keys()].sort()).toEqual(
-      ["AccessTokenTtl", "CredentialRejected", "FailedInvocationQueueNotEmpty", "FunctionErrors", "PairDiscarded", "RefreshFailed", "RefreshTokenTtl"].sort(),
-    );
+  it("switches single alarms off, and the opt-in FunctionErrors on", () => {
+    const { template, refresher } = refresherStack({ alarms: { appFrozen: { enabled: false }, deadLetterQueue: { enabled: false }, functionErrors: { enabled: true } } });
+    expect([...alarmsByName(template).keys()].sort()).toEqual(["AccessTokenTtl", "CredentialRejected", "FunctionErrors", "PairDiscarded", "RefreshFailed", "RefreshTokenTtl"].sort());
     expect(refresher.appFrozenAlarm).toBeUndefined();
     expect(refresher.deadLetterQueueAlarm).toBeUndefined();
-    expect(refresher.alarms).toHaveLength(7);
+    expect(refresher.functionErrorsAlarm).toBeDefined();
+    expect(refresher.alarms).toHaveLength(6);
   });
 
   it("takes each alarm's threshold and evaluation", () => {
@@ -90,7 +89,7 @@ describe("alarm tuning", () => {
 describe("runbook links", () => {
   it("ends every alarm description with the runbook and its section", () => {
     const runbookUrl = "https://wiki.example.com/ops/token-refresher";
-    const { template } = refresherStack({ runbookUrl });
+    const { template } = refresherStack({ runbookUrl, alarms: { functionErrors: { enabled: true } } });
     const sections = Object.fromEntries([...alarmsByName(template)].map(([name, alarm]) => [name, /Runbook: (\S+) \(section "([^"]+)"\)$/.exec(alarm.AlarmDescription as string)?.slice(1)]));
     expect(sections).toEqual({
       CredentialRejected: [runbookUrl, "CredentialRejected"],
@@ -100,19 +99,18 @@ describe("runbook links", () => {
       AccessTokenTtl: [runbookUrl, "AccessTokenTtl low or missing"],
       RefreshTokenTtl: [runbookUrl, "RefreshTokenTtl low"],
       FunctionErrors: [runbookUrl, "Function errors"],
-      ScheduleDeadLetterQueueNotEmpty: [runbookUrl, "Dead-letter queue not empty"],
-      FailedInvocationQueueNotEmpty: [runbookUrl, "Dead-letter queue not empty"],
+      DeadLetterQueueNotEmpty: [runbookUrl, "Dead-letter queue not empty"],
     });
   });
 
-  it("points at sections that exist in the README's Runbook", () => {
-    const readme = readFileSync(new URL("README.md", ROOT), "utf8");
-    const runbook = readme.slice(readme.indexOf("\n## Runbook"), readme.indexOf("\n## ", readme.indexOf("\n## Runbook") + 1));
-    const headings = [...runbook.matchAll(/^### (.+)$/gm)].map((m) => m[1]);
-    const { template } = refresherStack();
+  it("points at sections that exist in docs/runbook.md, the default runbookUrl", () => {
+    expect(DEFAULT_RUNBOOK_URL).toBe("token-refresher docs/runbook.md");
+    const runbook = readFileSync(new URL("docs/runbook.md", ROOT), "utf8");
+    const headings = [...runbook.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+    const { template } = refresherStack({ alarms: { functionErrors: { enabled: true } } });
     for (const [name, alarm] of alarmsByName(template)) {
       const section = /\(section "([^"]+)"\)$/.exec(alarm.AlarmDescription as string)![1];
-      expect(headings, `${name} links to a missing README section`).toContain(section);
+      expect(headings, `${name} links to a missing runbook section`).toContain(section);
     }
   });
 
@@ -140,7 +138,7 @@ describe("dashboard", () => {
 
   it("leaves out the alarm widget when every alarm is switched off", () => {
     const off = { enabled: false };
-    const alarms = { credentialRejected: off, appFrozen: off, pairDiscarded: off, refreshFailed: off, accessTokenTtl: off, refreshTokenTtl: off, functionErrors: off, scheduleDeadLetterQueue: off, failedInvocationQueue: off };
+    const alarms = { credentialRejected: off, appFrozen: off, pairDiscarded: off, refreshFailed: off, accessTokenTtl: off, refreshTokenTtl: off, functionErrors: off, deadLetterQueue: off };
     const { template, refresher } = refresherStack({ dashboard: true, alarms });
     template.resourceCountIs("AWS::CloudWatch::Alarm", 0);
     expect(refresher.dashboardWidgets().flat()).toHaveLength(4);
@@ -188,7 +186,6 @@ describe("cdk-nag suppressions", () => {
       [
         ["AWS::DynamoDB::Table", "AwsSolutions-DDB3", true],
         ["AWS::Lambda::Function", "AwsSolutions-L1", true],
-        ["AWS::SQS::Queue", "AwsSolutions-SQS3", true],
         ["AWS::SQS::Queue", "AwsSolutions-SQS3", true],
         ["AWS::SecretsManager::Secret", "AwsSolutions-SMG4", true],
         ["AWS::SecretsManager::Secret", "AwsSolutions-SMG4", true],

@@ -8,7 +8,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TokenRefresher } from "../../infra/token-refresher/index.js";
-import { ADMINISTRATOR_ACCESS, evaluate, roleSession, TemplateIam, type Decision, type EvaluationRequest, type PolicyDocument, type Principal } from "../support/iam-matrix.js";
+import { ADMINISTRATOR_ACCESS, compareWithDocumented, evaluate, roleSession, TemplateIam, type MatrixRow, type PolicyDocument, type Principal } from "../support/iam-matrix.js";
 import { ACCOUNT, ENV, IOT_PROPS, REGION, ROOT, newApp } from "./support.js";
 
 const OTHER_ACCOUNT = "210987654321";
@@ -32,11 +32,6 @@ function matrixStack(extraOperators: string[] = []): TemplateIam {
   return TemplateIam.of(Template.fromStack(stack).toJSON(), { account: ACCOUNT, region: REGION });
 }
 
-type Row = { resource: string; action: string; request: (principal: Principal) => EvaluationRequest };
-type Cell = "yes" | "DENY" | "-";
-
-const cell = (decision: Decision): Cell => (decision.allowed ? "yes" : decision.result === "ExplicitlyDenied" ? "DENY" : "-");
-
 /** The principals (columns, in the table's order). */
 function principals(t: TemplateIam): Record<string, Principal> {
   const operatorPolicies = t.identityPolicies(t.logicalId("AWS::IAM::Role", "Operator"));
@@ -57,7 +52,7 @@ function principals(t: TemplateIam): Record<string, Principal> {
 const SECRET_ACTIONS = ["GetSecretValue", "DescribeSecret", "PutSecretValue", "UpdateSecret", "UpdateSecretVersionStage", "DeleteSecret", "PutResourcePolicy", "DeleteResourcePolicy"];
 
 /** The rows (resource × action), each with the request as AWS makes it, context keys included. */
-function rows(t: TemplateIam): Row[] {
+function rows(t: TemplateIam): MatrixRow[] {
   const id = (type: string, prefix: string) => t.logicalId(type, prefix);
   const secrets: [string, string][] = [
     ["A client secret", t.arn(id("AWS::SecretsManager::Secret", "AClientSecret"))],
@@ -65,7 +60,7 @@ function rows(t: TemplateIam): Row[] {
     ["B client secret", t.arn(id("AWS::SecretsManager::Secret", "BClientSecret"))],
     ["B token secret", t.arn(id("AWS::SecretsManager::Secret", "BTokenSecret"))],
   ];
-  const result: Row[] = secrets.flatMap(([label, arn]) =>
+  const result: MatrixRow[] = secrets.flatMap(([label, arn]) =>
     SECRET_ACTIONS.map((action) => ({ resource: label, action, request: (principal: Principal) => ({ principal, action: `secretsmanager:${action}`, resource: arn }) })),
   );
   const key = t.arn(id("AWS::KMS::Key", "Key"));
@@ -118,31 +113,6 @@ function rows(t: TemplateIam): Row[] {
   return result;
 }
 
-/** The matrix in docs/security.md: `resource | action` → column → cell. */
-function documentedMatrix(): { columns: string[]; cells: Map<string, Cell[]> } {
-  const text = readFileSync(DOC, "utf8");
-  const block = /<!-- matrix:start -->\n([\s\S]*?)<!-- matrix:end -->/.exec(text)?.[1];
-  if (!block) throw new Error("docs/security.md has no <!-- matrix:start --> ... <!-- matrix:end --> block");
-  const lines = block
-    .trim()
-    .split("\n")
-    .filter((line) => !/^\|[-| ]+\|$/.test(line))
-    .map((line) => line.split("|").slice(1, -1).map((c) => c.trim().replace(/`/g, "")));
-  const [header, ...body] = lines;
-  const cells = new Map<string, Cell[]>();
-  for (const [resource, action, ...values] of body) cells.set(`${resource} | ${action}`, values as Cell[]);
-  return { columns: header!.slice(2), cells };
-}
-
-function markdown(columns: string[], computed: Map<string, Cell[]>): string {
-  const lines = [`| resource | action | ${columns.join(" | ")} |`, `|---|---|${columns.map(() => "---").join("|")}|`];
-  for (const [key, values] of computed) {
-    const [resource, action] = key.split(" | ");
-    lines.push(`| ${resource} | \`${action}\` | ${values.join(" | ")} |`);
-  }
-  return lines.join("\n");
-}
-
 describe("the security matrix (docs/security.md), evaluated on the synthesized template", () => {
   let t: TemplateIam;
   let who: Record<string, Principal>;
@@ -153,28 +123,7 @@ describe("the security matrix (docs/security.md), evaluated on the synthesized t
   });
 
   it("has every cell as documented", async () => {
-    const columns = Object.keys(who);
-    const computed = new Map<string, Cell[]>();
-    const reasons = new Map<string, string>();
-    for (const row of rows(t)) {
-      const values: Cell[] = [];
-      for (const [name, principal] of Object.entries(who)) {
-        const decision = await t.evaluate(row.request(principal));
-        values.push(cell(decision));
-        reasons.set(`${row.resource} | ${row.action} | ${name}`, decision.reason);
-      }
-      computed.set(`${row.resource} | ${row.action}`, values);
-    }
-    const documented = documentedMatrix();
-    const evaluated = `matrix as evaluated:\n${markdown(columns, computed)}\n`;
-    expect(documented.columns, `the matrix's columns; ${evaluated}`).toEqual(columns);
-    const differences: string[] = [];
-    for (const [key, values] of computed) {
-      const expected = documented.cells.get(key);
-      if (!expected) differences.push(`${key}: row missing from docs/security.md`);
-      else values.forEach((value, i) => value !== expected[i] && differences.push(`${key} | ${columns[i]}: documented ${expected[i]}, evaluated ${value} (${reasons.get(`${key} | ${columns[i]}`)})`));
-    }
-    for (const key of documented.cells.keys()) if (!computed.has(key)) differences.push(`${key}: documented, but no such row is evaluated`);
+    const { differences, evaluated } = await compareWithDocumented(readFileSync(DOC, "utf8"), "matrix", rows(t), who, (request) => t.evaluate(request));
     expect(differences, evaluated).toEqual([]);
   });
 

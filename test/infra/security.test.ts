@@ -1,5 +1,5 @@
 // Who can reach what: the secrets' resource policies, the state table and each function's access to
-// its own item only (README, "Security model" and "Permissions").
+// its own item only (docs/security.md; docs/construct.md, "Permissions").
 import { App, CliCredentialsStackSynthesizer, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";

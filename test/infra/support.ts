@@ -1,10 +1,11 @@
 // Helpers for the infrastructure tests: apps built with the same feature flags as cdk.json, and
 // (except where a test needs the real bundle) asset bundling skipped, so a stack synthesizes in ms.
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { App, Aspects, Stack } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { TokenRefresher, type TokenRefresherProps } from "../../infra/token-refresher/index.js";
+import { TokenRefresher, TokenRefresherFleet, type TokenRefresherFleetProps, type TokenRefresherProps } from "../../infra/token-refresher/index.js";
 
 export const ROOT = new URL("../../", import.meta.url);
 export const ACCOUNT = "123456789012";
@@ -86,4 +87,30 @@ export function allStrings(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(allStrings);
   if (value && typeof value === "object") return Object.values(value).flatMap(allStrings);
   return [];
+}
+
+export interface Lint {
+  code: number | null;
+  output: string;
+}
+
+/** cfn-lint (on PATH) on template files: its exit code and its findings, one per line. */
+export function cfnLint(files: string[]): Promise<Lint> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("cfn-lint", ["--format", "parseable", ...files], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.once("error", (error: NodeJS.ErrnoException) =>
+      reject(error.code === "ENOENT" ? new Error("cfn-lint was not found on PATH: install it with  pip install cfn-lint") : error),
+    );
+    child.once("close", (code) => resolve({ code, output }));
+  });
+}
+
+/** A stack (cdk-nag applied) with one TokenRefresherFleet; `props` override `fleetName: "plants"`. */
+export function fleetStack(props: Partial<TokenRefresherFleetProps> = {}, id = "Fleet"): { stack: Stack; fleet: TokenRefresherFleet; template: Template } {
+  const stack = newStack(newApp(), id);
+  const fleet = new TokenRefresherFleet(stack, "Fleet", { fleetName: "plants", ...props });
+  return { stack, fleet, template: Template.fromStack(stack) };
 }

@@ -84,7 +84,7 @@ describe("cdk synth with the real CLI", () => {
   it("synthesizes the example credential, environment-agnostic, with no secret value in the template", () => {
     const types = Object.values(template.Resources).map((r) => r.Type);
     expect(types.filter((t) => t === "AWS::Lambda::Function")).toHaveLength(1);
-    expect(types.filter((t) => t === "AWS::CloudWatch::Alarm")).toHaveLength(9);
+    expect(types.filter((t) => t === "AWS::CloudWatch::Alarm")).toHaveLength(7);
     // The names pause/resume switch are plain strings in the function's environment, equal to the resources'.
     const resourcesOf = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type);
     const variables = (resourcesOf("AWS::Lambda::Function")[0]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;

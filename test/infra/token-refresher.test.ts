@@ -41,15 +41,14 @@ function keyUseFor(secretArn: unknown) {
 describe("TokenRefresher with defaults", () => {
   let template: Template;
   let refresher: TokenRefresher;
-  let ids: { client: string; token: string; dlq: string; failure: string; fn: string; logGroup: string; topic: string; rule: string; table: string };
+  let ids: { client: string; token: string; dlq: string; fn: string; logGroup: string; topic: string; rule: string; table: string };
 
   beforeAll(() => {
     ({ template, refresher } = refresherStack());
     ids = {
       client: logicalId(template, "AWS::SecretsManager::Secret", "ClientSecret"),
       token: logicalId(template, "AWS::SecretsManager::Secret", "TokenSecret"),
-      dlq: logicalId(template, "AWS::SQS::Queue", "ScheduleDeadLetterQueue"),
-      failure: logicalId(template, "AWS::SQS::Queue", "FailedInvocationQueue"),
+      dlq: onlyResource(template, "AWS::SQS::Queue")[0],
       fn: onlyResource(template, "AWS::Lambda::Function")[0],
       logGroup: onlyResource(template, "AWS::Logs::LogGroup")[0],
       topic: onlyResource(template, "AWS::SNS::Topic")[0],
@@ -88,12 +87,12 @@ describe("TokenRefresher with defaults", () => {
       "AWS::SecretsManager::Secret": 2,
       "AWS::SecretsManager::ResourcePolicy": 2,
       "AWS::DynamoDB::Table": 1,
-      "AWS::SQS::Queue": 2,
-      "AWS::SQS::QueuePolicy": 2,
+      "AWS::SQS::Queue": 1,
+      "AWS::SQS::QueuePolicy": 1,
       "AWS::Events::Rule": 1,
       "AWS::SNS::Topic": 1,
       "AWS::SNS::TopicPolicy": 1,
-      "AWS::CloudWatch::Alarm": 9,
+      "AWS::CloudWatch::Alarm": 7,
     });
     expect(template.findResources("AWS::SNS::Subscription")).toEqual({});
     expect(template.findResources("AWS::CloudWatch::Dashboard")).toEqual({});
@@ -116,6 +115,10 @@ describe("TokenRefresher with defaults", () => {
       RUN_BUDGET_MS: "25000",
       LEASE_SECONDS: "100",
       METRICS_NAMESPACE: "TokenRefresher",
+      // Only what the alarms read (docs/cost.md): no dashboard, and the refresh token's time left
+      // only below twice its alarm's threshold of 3 days.
+      DETAILED_METRICS: "false",
+      REFRESH_TOKEN_TTL_REPORT_BELOW_SECONDS: "518400",
       EVENT_BUS_NAME: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`,
       SCHEDULE_RULE_NAME: "Test-plant-a-schedule",
       ALARM_NAMES: [
@@ -125,9 +128,7 @@ describe("TokenRefresher with defaults", () => {
         "RefreshFailed",
         "AccessTokenTtl",
         "RefreshTokenTtl",
-        "FunctionErrors",
-        "ScheduleDeadLetterQueueNotEmpty",
-        "FailedInvocationQueueNotEmpty",
+        "DeadLetterQueueNotEmpty",
       ]
         .map((alarm) => `Test-plant-a-${alarm}`)
         .join(","),
@@ -165,13 +166,13 @@ describe("TokenRefresher with defaults", () => {
     expect(onlyResource(template, "AWS::Lambda::Function")[1].ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  it("does not retry failed async invocations and sends them to an encrypted, SSL-only queue", () => {
+  it("does not retry failed async invocations and sends them to the encrypted, SSL-only dead-letter queue", () => {
     expect(onlyResource(template, "AWS::Lambda::EventInvokeConfig")[1]).toEqual({
       FunctionName: { Ref: ids.fn },
       Qualifier: "$LATEST",
       MaximumRetryAttempts: 0,
       MaximumEventAgeInSeconds: 300,
-      DestinationConfig: { OnFailure: { Destination: arnOf(template, "AWS::SQS::Queue", ids.failure) } },
+      DestinationConfig: { OnFailure: { Destination: arnOf(template, "AWS::SQS::Queue", ids.dlq) } },
     });
   });
 
@@ -201,31 +202,26 @@ describe("TokenRefresher with defaults", () => {
     });
   });
 
-  it("encrypts both queues, keeps messages 14 days and denies non-SSL access; only the rule may send to the DLQ", () => {
-    for (const id of [ids.dlq, ids.failure]) {
-      template.hasResource("AWS::SQS::Queue", Match.objectLike({ Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 } }));
-      const [, policy] = resources(template, "AWS::SQS::QueuePolicy").find(([, p]) => JSON.stringify(p.Queues).includes(id))!;
-      const statements = (policy.PolicyDocument as { Statement: Statement[] }).Statement;
-      expect(statements).toContainEqual({
-        Action: "sqs:*",
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-        Effect: "Deny",
-        Principal: { AWS: "*" },
-        Resource: arnOf(template, "AWS::SQS::Queue", id),
-      });
-      const allows = statements.filter((s) => s.Effect === "Allow");
-      if (id === ids.dlq) {
-        expect(allows).toEqual([
-          expect.objectContaining({
-            Action: "sqs:SendMessage",
-            Principal: { Service: "events.amazonaws.com" },
-            Condition: { ArnEquals: { "aws:SourceArn": arnOf(template, "AWS::Events::Rule") } },
-          }),
-        ]);
-      } else {
-        expect(allows).toEqual([]);
-      }
-    }
+  it("encrypts the dead-letter queue, keeps messages 14 days and denies non-SSL access; of other principals only the rule may send to it", () => {
+    expect(onlyResource(template, "AWS::SQS::Queue")[1]).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 });
+    const [, policy] = onlyResource(template, "AWS::SQS::QueuePolicy");
+    expect(policy.Queues).toEqual([{ Ref: ids.dlq }]);
+    const statements = (policy.PolicyDocument as { Statement: Statement[] }).Statement;
+    expect(statements).toContainEqual({
+      Action: "sqs:*",
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+      Effect: "Deny",
+      Principal: { AWS: "*" },
+      Resource: arnOf(template, "AWS::SQS::Queue", ids.dlq),
+    });
+    // The function's failed invocations arrive with its own role (its identity policy, below).
+    expect(statements.filter((s) => s.Effect === "Allow")).toEqual([
+      expect.objectContaining({
+        Action: "sqs:SendMessage",
+        Principal: { Service: "events.amazonaws.com" },
+        Condition: { ArnEquals: { "aws:SourceArn": arnOf(template, "AWS::Events::Rule") } },
+      }),
+    ]);
   });
 
   it("starts the token secret as {} and the client secret as an empty IoT placeholder, both retained", () => {
@@ -251,7 +247,7 @@ describe("TokenRefresher with defaults", () => {
       [
         { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: arnOf(template, "AWS::Logs::LogGroup") },
         // Lambda delivers failed asynchronous invocations with the function's role.
-        { Effect: "Allow", Action: ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], Resource: arnOf(template, "AWS::SQS::Queue", ids.failure) },
+        { Effect: "Allow", Action: ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], Resource: arnOf(template, "AWS::SQS::Queue", ids.dlq) },
         { Sid: "ReadClientSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: { Ref: ids.client } },
         {
           Sid: "ReadWriteTokenSecret",
@@ -353,23 +349,33 @@ describe("TokenRefresher with defaults", () => {
     expect(refresher.refreshTokenTtlAlarm).toBeDefined();
   });
 
-  it("alarms on function errors and on either queue holding a message", () => {
-    expect(alarmFor(template, "Errors")).toMatchObject({
+  it("alarms on the dead-letter queue holding a message, which both failure paths fill; not on function errors unless asked", () => {
+    expect(alarmFor(template, "ApproximateNumberOfMessagesVisible")).toMatchObject({
+      AlarmName: "Test-plant-a-DeadLetterQueueNotEmpty",
+      Namespace: "AWS/SQS",
+      Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [ids.dlq, "QueueName"] } }],
+      Statistic: "Maximum",
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      EvaluationPeriods: 1,
+      TreatMissingData: "notBreaching",
+    });
+    expect(resources(template, "AWS::CloudWatch::Alarm").filter(([, p]) => p.Namespace === "AWS/Lambda")).toEqual([]);
+    expect(refresher.functionErrorsAlarm).toBeUndefined();
+
+    const { template: withErrors, refresher: opted } = refresherStack({ alarms: { functionErrors: { enabled: true } } });
+    expect(alarmFor(withErrors, "Errors")).toMatchObject({
+      AlarmName: "Test-plant-a-FunctionErrors",
       Namespace: "AWS/Lambda",
-      Dimensions: [{ Name: "FunctionName", Value: { Ref: ids.fn } }],
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: onlyResource(withErrors, "AWS::Lambda::Function")[0] } }],
       Statistic: "Sum",
       Period: 300,
       ComparisonOperator: "GreaterThanOrEqualToThreshold",
       Threshold: 1,
       EvaluationPeriods: 1,
     });
-    const queueAlarms = resources(template, "AWS::CloudWatch::Alarm").filter(([, p]) => p.MetricName === "ApproximateNumberOfMessagesVisible");
-    expect(queueAlarms.map(([, p]) => (p.Dimensions as { Value: unknown }[])[0]!.Value).sort()).toEqual(
-      [{ "Fn::GetAtt": [ids.dlq, "QueueName"] }, { "Fn::GetAtt": [ids.failure, "QueueName"] }].sort(),
-    );
-    for (const [, alarm] of queueAlarms) {
-      expect(alarm).toMatchObject({ Namespace: "AWS/SQS", Statistic: "Maximum", Threshold: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold", EvaluationPeriods: 1 });
-    }
+    expect(opted.alarmNames).toContain("Test-plant-a-FunctionErrors");
   });
 
   it("sends ALARM and OK of every alarm to the one topic, under a readable unique name", () => {
@@ -380,8 +386,8 @@ describe("TokenRefresher with defaults", () => {
       expect(alarm.AlarmName).toMatch(/^Test-plant-a-[A-Za-z]+$/);
       expect(alarm.AlarmDescription).toMatch(/^token-refresher plant-a: .+ Runbook: token-refresher docs\/runbook\.md \(section "[A-Za-z -]+"\)$/);
     }
-    expect(new Set(alarms.map(([, a]) => a.AlarmName)).size).toBe(9);
-    expect(refresher.alarms).toHaveLength(9);
+    expect(new Set(alarms.map(([, a]) => a.AlarmName)).size).toBe(7);
+    expect(refresher.alarms).toHaveLength(7);
     template.hasResourceProperties("AWS::SNS::TopicPolicy", {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]) },
     });
@@ -389,7 +395,7 @@ describe("TokenRefresher with defaults", () => {
 
   it("exposes its parts and metrics with the Credential dimension exactly as the handler emits", () => {
     expect(refresher.function).toBeDefined();
-    expect([refresher.clientSecret, refresher.tokenSecret, refresher.alarmTopic, refresher.scheduleRule, refresher.deadLetterQueue, refresher.failureQueue]).not.toContain(undefined);
+    expect([refresher.clientSecret, refresher.tokenSecret, refresher.alarmTopic, refresher.scheduleRule, refresher.deadLetterQueue]).not.toContain(undefined);
     const cases: [cloudwatch.Metric, string, string][] = [
       [refresher.metricRefreshSucceeded(), METRIC.succeeded, "Sum"],
       [refresher.metricRefreshSkipped(), METRIC.skipped, "Sum"],
@@ -649,19 +655,19 @@ describe("two credentials in one stack", () => {
     stackForNag = stack;
   });
 
-  it("gives each credential its own function, secrets, queues, schedule and alarms", () => {
+  it("gives each credential its own function, secrets, queue, schedule and alarms", () => {
     template.resourceCountIs("AWS::Lambda::Function", 2);
     template.resourceCountIs("AWS::SecretsManager::Secret", 4);
-    template.resourceCountIs("AWS::SQS::Queue", 4);
+    template.resourceCountIs("AWS::SQS::Queue", 2);
     template.resourceCountIs("AWS::Events::Rule", 2);
     template.resourceCountIs("AWS::Logs::LogGroup", 2);
     template.resourceCountIs("AWS::IAM::Role", 2);
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 18);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 14);
     template.resourceCountIs("AWS::SNS::Topic", 1);
     const names = resources(template, "AWS::CloudWatch::Alarm").map(([, p]) => p.AlarmName as string);
-    expect(new Set(names).size).toBe(18);
-    expect(names.filter((n) => n.startsWith("Two-plant-a-"))).toHaveLength(9);
-    expect(names.filter((n) => n.startsWith("Two-erp-"))).toHaveLength(9);
+    expect(new Set(names).size).toBe(14);
+    expect(names.filter((n) => n.startsWith("Two-plant-a-"))).toHaveLength(7);
+    expect(names.filter((n) => n.startsWith("Two-erp-"))).toHaveLength(7);
     expect(resources(template, "AWS::Events::Rule").map(([, p]) => p.Name).sort()).toEqual(["Two-erp-schedule", "Two-plant-a-schedule"]);
     expect(a.tokenSecret).not.toBe(b.tokenSecret);
   });

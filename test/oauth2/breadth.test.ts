@@ -1,4 +1,4 @@
-// OAuth2 breadth (README, "OAuth2 dialect"), against oidc-provider over HTTPS: client_secret_basic
+// OAuth2 breadth (docs/oauth2.md), against oidc-provider over HTTPS: client_secret_basic
 // next to client_secret_post, `scope` and `audience` sent with the grant, and the client_credentials
 // grant — through the typed OAuth2TokenClient and through the whole refresh workflow with the token
 // secret in moto. Also the settings' parsing and the redaction of the Basic credentials.

@@ -125,7 +125,7 @@ describe("OAuth2 refresh against a rotating authorization server", () => {
 
     const result = await c.run();
     expect(result).toMatchObject({ outcome: "RefreshFailed", reason: "NeedsInitialRefreshTokenError", apiCalls: 0 });
-    expect(result.message).toMatch(/no refreshToken: a person must authorize once and store it \(see README, "Initial refresh token"\)/);
+    expect(result.message).toMatch(/no refreshToken: a person must authorize once and store it \(see docs\/oauth2.md, "Initial refresh token"\)/);
     expect(c.server.tokenRequests).toBe(0);
     expect((await c.current()).versionId).toBe(before.versionId);
     expect(await versionCount(c.tokenSecretName)).toBe(1);

@@ -1,6 +1,6 @@
 // Whole days at the 5-minute schedule, in compressed time: the test's AWS front runs its clock
 // forward between ticks and answers with that time in `Date`, which is the refresher's clock. The
-// front enforces Secrets Manager's quota of 100 versions per secret per 24 h (README, "Testing").
+// front enforces Secrets Manager's quota of 100 versions per secret per 24 h (docs/development.md, "Testing").
 import { afterEach, describe, expect } from "vitest";
 import { BACKOFF_STEPS_MINUTES } from "../../lambda/protocol/write-protocol.js";
 import type { AwsFront } from "../support/aws-front.js";

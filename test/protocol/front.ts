@@ -2,7 +2,7 @@ import { inject, test as base } from "vitest";
 import { startAwsFront, type AwsFront } from "../support/aws-front.js";
 
 /**
- * A test with its own AWS front before the suite's moto (README, "Testing"): faults, latency and a
+ * A test with its own AWS front before the suite's moto (docs/development.md, "Testing"): faults, latency and a
  * compressed clock stay inside the test. Secrets and tables live in the same moto as everyone's.
  */
 export const test = base.extend<{ front: AwsFront }>({

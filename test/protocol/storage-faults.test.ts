@@ -1,6 +1,6 @@
 // After the platform answered, the pair must reach the token secret: Secrets Manager throttling,
 // hanging or losing the answer of the write is retried within the invocation, with the same
-// idempotency token. Faults come from the test's own AWS front (README, "Testing").
+// idempotency token. Faults come from the test's own AWS front (docs/development.md, "Testing").
 import { afterEach, beforeAll, describe, expect } from "vitest";
 import type { FaultSpec } from "../support/aws-front.js";
 import { IotFixture } from "../support/iot-fixture.js";

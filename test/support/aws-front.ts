@@ -1,4 +1,4 @@
-// The limits moto lacks (README "Testing"): an HTTP front on a free loopback port that proxies every
+// The limits moto lacks (docs/development.md, "Testing"): an HTTP front on a free loopback port that proxies every
 // AWS request to moto_server unchanged, and for Secrets Manager and DynamoDB (AWS JSON protocol)
 // enforces the version quota and write rate of real Secrets Manager, injects faults and latency, and
 // answers every request with a `Date` header from a clock the tests can move.

@@ -11,7 +11,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { CREDENTIAL_FIELDS, RUNTIME_FIELDS, credentialSpec, runtimeSettings, type RefresherConfig } from "../../lambda/config/index.js";
+import { CREDENTIAL_FIELDS, RUNTIME_FIELDS, credentialSpec, runtimeSettings, type RefresherConfig, type RuntimeSettings } from "../../lambda/config/index.js";
 import type { CredentialField, RuntimeField } from "../../lambda/config/table.js";
 import { Telemetry } from "../../lambda/telemetry/telemetry.js";
 import { recordOutput } from "./leak-guard.js";
@@ -129,16 +129,18 @@ export class CapturedTelemetry {
   constructor(readonly eventBusName: string) {}
 
   telemetry(namespace = "TokenRefresher", events: EventBridgeClient = eventsClient()): Telemetry {
-    return new Telemetry({
-      namespace,
-      eventBusName: this.eventBusName,
-      events,
-      write: (line) => {
-        this.raw.push(line);
-        recordOutput(line);
-        this.lines.push(JSON.parse(line) as Record<string, unknown>);
-      },
-    });
+    return new Telemetry({ namespace, eventBusName: this.eventBusName, events, write: (line) => this.capture(line) });
+  }
+
+  /** The telemetry a run with `runtime` reports through, its metric policy included (as in the Lambda), captured. */
+  forRuntime(runtime: RuntimeSettings, events: EventBridgeClient = eventsClient()): Telemetry {
+    return Telemetry.forRuntime(runtime, events, { write: (line) => this.capture(line) });
+  }
+
+  private capture(line: string): void {
+    this.raw.push(line);
+    recordOutput(line);
+    this.lines.push(JSON.parse(line) as Record<string, unknown>);
   }
 
   /** Values of one metric across runs, in order (undefined where the run did not emit it). */

@@ -1,29 +1,182 @@
-// A fleet's AWS parts in moto, shaped as the fleet construct creates them (docs/fleet.md), and the
-// Lambda event source's part, played in-process: pollers that receive from the work queue, hand
-// batches to the worker and delete what it did not return.
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
+// A fleet as its construct deploys it, against moto: for the fleet commands' tests, the registry
+// table (with its sparse `due` index), the state table, a run role's ARN, an operator role a test
+// session assumes, and the worker function's environment, built from the settings table; for the
+// fleet runtime's tests, the same parts with a work queue, registered credentials, the scheduler and
+// worker wired as their handlers wire them, and Lambda's SQS event source played in-process.
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, UpdateTimeToLiveCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
-import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { CreateSecretCommand, DescribeSecretCommand, GetResourcePolicyCommand, ResourceNotFoundException, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { runtimeSettings, variableOf, type RuntimeSettings, type SettingField } from "../../lambda/config/index.js";
+import { DUE_INDEX, DUE_SHARD_ATTRIBUTE, NEXT_DUE_AT_ATTRIBUTE, REGISTRY_KEY, REGISTRY_TTL_ATTRIBUTE } from "../../lambda/settings.js";
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
-import { STSClient } from "@aws-sdk/client-sts";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { SQSEvent } from "aws-lambda";
+import type { IotApp, IotPlatform } from "../../bin/local/iot-platform.js";
+import type { TestPki } from "../../bin/local/pki.js";
 import { createAwsClients } from "../../lambda/aws-clients.js";
 import { AwsClock } from "../../lambda/clock.js";
-import { runtimeSettings, type RuntimeSettings } from "../../lambda/config/index.js";
-import { WriteBudget } from "../../lambda/fleet/budget.js";
 import { Registry } from "../../lambda/fleet/registry.js";
-import { DUE_INDEX, REGISTRY_ATTRIBUTE, REGISTRY_KEY, REGISTRY_TTL_ATTRIBUTE } from "../../lambda/fleet/schema.js";
 import { runSchedule, type ScheduleResult } from "../../lambda/fleet/scheduler.js";
 import { FleetWorker, type RecordOutcome, type WorkerDeps } from "../../lambda/fleet/worker.js";
 import { Telemetry } from "../../lambda/telemetry/telemetry.js";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import type { IotApp, IotPlatform } from "../../bin/local/iot-platform.js";
-import type { TestPki } from "../../bin/local/pki.js";
 import type { AuthServer } from "../oauth2/auth-server.js";
-import { uniqueName } from "./aws.js";
+import { secretsClient, uniqueName } from "./aws.js";
 import { createStateTable } from "./refresher.js";
 
-const TEST_ACCOUNT = "123456789012";
+export const ACCOUNT = "123456789012";
+
+/** The registry table as the fleet construct creates it (docs/fleet.md): key `credential`, the sparse GSI `due` (dueShard, nextDueAt, projection ALL), TTL on `ttl`. */
+export async function createRegistryTable(name = uniqueName("registry"), dynamodb = new DynamoDBClient({})): Promise<string> {
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [
+        { AttributeName: REGISTRY_KEY, AttributeType: "S" },
+        { AttributeName: DUE_SHARD_ATTRIBUTE, AttributeType: "S" },
+        { AttributeName: NEXT_DUE_AT_ATTRIBUTE, AttributeType: "N" },
+      ],
+      KeySchema: [{ AttributeName: REGISTRY_KEY, KeyType: "HASH" }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: DUE_INDEX,
+          KeySchema: [
+            { AttributeName: DUE_SHARD_ATTRIBUTE, KeyType: "HASH" },
+            { AttributeName: NEXT_DUE_AT_ATTRIBUTE, KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        },
+      ],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  await dynamodb.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: REGISTRY_TTL_ATTRIBUTE, Enabled: true } }));
+  return name;
+}
+
+/** AWS credentials of one session. */
+export interface SessionCredentials {
+  readonly AWS_ACCESS_KEY_ID: string;
+  readonly AWS_SECRET_ACCESS_KEY: string;
+  readonly AWS_SESSION_TOKEN?: string;
+}
+
+/** The suite's default identity (test/setup-env.ts): moto's own user, no operator of any fleet. */
+export const DEFAULT_CALLER: SessionCredentials = { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" };
+
+/** Runs `use` with the SDK's credentials (read from the process's environment) set to `session`'s. */
+export async function asCaller<T>(session: SessionCredentials, use: () => Promise<T>): Promise<T> {
+  const keys = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] as const;
+  const before = Object.fromEntries(keys.map((key) => [key, process.env[key]]));
+  for (const key of keys) {
+    if (session[key] === undefined) delete process.env[key];
+    else process.env[key] = session[key];
+  }
+  try {
+    return await use();
+  } finally {
+    for (const key of keys) {
+      if (before[key] === undefined) delete process.env[key];
+      else process.env[key] = before[key];
+    }
+  }
+}
+
+export interface Fleet {
+  readonly fleetName: string;
+  readonly registryTableName: string;
+  readonly stateTableName: string;
+  readonly secretNamePrefix: string;
+  readonly runRoleArn: string;
+  /** An operator role on a path, and a session of it (moto's STS answers its assumed-role ARN). */
+  readonly operatorRoleArn: string;
+  readonly operator: SessionCredentials;
+  /** The worker function's variables (the fleet construct's), as `--function` would read them. */
+  readonly env: Record<string, string>;
+  secretName(credential: string, kind: "client" | "token"): string;
+}
+
+export async function createFleet(): Promise<Fleet> {
+  const fleetName = uniqueName("fleet");
+  const registryTableName = await createRegistryTable();
+  const stateTableName = await createStateTable();
+  const secretNamePrefix = "token-refresher/";
+  const runRoleArn = `arn:aws:iam::${ACCOUNT}:role/${uniqueName("fleet-run")}`;
+  const roleName = uniqueName("fleet-operator");
+  const role = await new IAMClient({}).send(
+    new CreateRoleCommand({
+      RoleName: roleName,
+      Path: "/fleet-ops/",
+      AssumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "sts:AssumeRole" }] }),
+    }),
+  );
+  const session = await new STSClient({}).send(new AssumeRoleCommand({ RoleArn: role.Role!.Arn, RoleSessionName: "alice" }));
+  const { AccessKeyId, SecretAccessKey, SessionToken } = session.Credentials!;
+  const settings: Partial<Record<SettingField, string>> = {
+    fleetName,
+    registryTableName,
+    stateTableName,
+    secretNamePrefix,
+    runRoleArn,
+    operatorPrincipalArns: role.Role!.Arn!,
+    eventBusName: "",
+  };
+  return {
+    fleetName,
+    registryTableName,
+    stateTableName,
+    secretNamePrefix,
+    runRoleArn,
+    operatorRoleArn: role.Role!.Arn!,
+    operator: { AWS_ACCESS_KEY_ID: AccessKeyId!, AWS_SECRET_ACCESS_KEY: SecretAccessKey!, AWS_SESSION_TOKEN: SessionToken! },
+    env: Object.fromEntries(Object.entries(settings).map(([field, value]) => [variableOf(field as SettingField), value])),
+    secretName: (credential, kind) => `${secretNamePrefix}${fleetName}/${credential}/${kind}`,
+  };
+}
+
+/** What moto holds of a secret: missing, scheduled for deletion, or there (its tags and resource policy). */
+export type StoredSecret =
+  | { readonly kind: "missing" }
+  | { readonly kind: "deleting"; readonly deletedDate: Date }
+  | { readonly kind: "exists"; readonly arn: string; readonly tags: Record<string, string>; readonly policy?: { Statement: Record<string, unknown>[] } };
+
+export async function storedSecret(name: string): Promise<StoredSecret> {
+  const secrets = secretsClient();
+  try {
+    const answer = await secrets.send(new DescribeSecretCommand({ SecretId: name }));
+    if (answer.DeletedDate) return { kind: "deleting", deletedDate: answer.DeletedDate };
+    const policy = (await secrets.send(new GetResourcePolicyCommand({ SecretId: name }))).ResourcePolicy;
+    return {
+      kind: "exists",
+      arn: answer.ARN!,
+      tags: Object.fromEntries((answer.Tags ?? []).map((tag) => [tag.Key!, tag.Value!])),
+      ...(policy && { policy: JSON.parse(policy) as { Statement: Record<string, unknown>[] } }),
+    };
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) return { kind: "missing" };
+    throw error;
+  }
+}
+
+/** An item of a table, read consistently from moto; undefined when there is none. */
+export async function tableItem(tableName: string, credential: string): Promise<Record<string, AttributeValue> | undefined> {
+  const answer = await new DynamoDBClient({}).send(new GetItemCommand({ TableName: tableName, Key: { credential: { S: credential } }, ConsistentRead: true }));
+  return answer.Item;
+}
+
+/** Everything of `credential` the fleet holds: what a half-created or half-removed credential would leave. */
+export async function leftOf(fleet: Fleet, credential: string): Promise<{ client: string; token: string; registry: boolean; state: boolean }> {
+  return {
+    client: (await storedSecret(fleet.secretName(credential, "client"))).kind,
+    token: (await storedSecret(fleet.secretName(credential, "token"))).kind,
+    registry: (await tableItem(fleet.registryTableName, credential)) !== undefined,
+    state: (await tableItem(fleet.stateTableName, credential)) !== undefined,
+  };
+}
+
+export const NOTHING_LEFT = { client: "missing", token: "missing", registry: false, state: false } as const;
+
+// The fleet runtime's parts.
 
 /** Clients for the suite's front, or for a test file's own `endpoint`. */
 export function fleetClients(endpoint?: string) {
@@ -37,34 +190,6 @@ export function fleetClients(endpoint?: string) {
   };
 }
 
-/** A registry table as the fleet construct creates it: partition key `credential`, the sparse GSI `due`, TTL on `ttl`. */
-export async function createRegistryTable(dynamodb: DynamoDBClient, name = uniqueName("registry")): Promise<string> {
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: name,
-      AttributeDefinitions: [
-        { AttributeName: REGISTRY_KEY, AttributeType: "S" },
-        { AttributeName: REGISTRY_ATTRIBUTE.dueShard, AttributeType: "S" },
-        { AttributeName: REGISTRY_ATTRIBUTE.nextDueAt, AttributeType: "N" },
-      ],
-      KeySchema: [{ AttributeName: REGISTRY_KEY, KeyType: "HASH" }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: DUE_INDEX,
-          KeySchema: [
-            { AttributeName: REGISTRY_ATTRIBUTE.dueShard, KeyType: "HASH" },
-            { AttributeName: REGISTRY_ATTRIBUTE.nextDueAt, KeyType: "RANGE" },
-          ],
-          Projection: { ProjectionType: "ALL" },
-        },
-      ],
-      BillingMode: "PAY_PER_REQUEST",
-    }),
-  );
-  await dynamodb.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: REGISTRY_TTL_ATTRIBUTE, Enabled: true } }));
-  return name;
-}
-
 /** A standard work queue; its URL as SQS answers it. */
 export async function createWorkQueue(sqs: SQSClient): Promise<string> {
   const answer = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("work"), Attributes: { VisibilityTimeout: "30" } }));
@@ -73,7 +198,7 @@ export async function createWorkQueue(sqs: SQSClient): Promise<string> {
 
 /** The run role in moto's IAM (moto's STS answers for any ARN; the role is created as the stack would). */
 export async function createRunRole(iam: IAMClient): Promise<string> {
-  const trust = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${TEST_ACCOUNT}:root` }, Action: ["sts:AssumeRole", "sts:TagSession"] }] };
+  const trust = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: ["sts:AssumeRole", "sts:TagSession"] }] };
   const answer = await iam.send(new CreateRoleCommand({ RoleName: uniqueName("run"), AssumeRolePolicyDocument: JSON.stringify(trust) }));
   return answer.Role!.Arn!;
 }
@@ -93,7 +218,7 @@ export interface FleetParts {
 export async function createFleetParts(endpoint?: string): Promise<FleetParts> {
   const clients = fleetClients(endpoint);
   const [registryTableName, stateTableName, workQueueUrl, runRoleArn] = await Promise.all([
-    createRegistryTable(clients.dynamodb),
+    createRegistryTable(uniqueName("registry"), clients.dynamodb),
     createStateTable(uniqueName("state"), clients.dynamodb),
     createWorkQueue(clients.sqs),
     createRunRole(clients.iam),
@@ -171,13 +296,11 @@ export function fleetWorker(
 ): { worker: FleetWorker; clock: AwsClock } {
   const clock = new AwsClock();
   const aws = parts.endpoint ? { endpoint: parts.endpoint } : {};
-  const own = createAwsClients(runtime.awsRequestTimeoutMs, clock, aws);
   const worker = new FleetWorker({
-    fleet: { fleetName: options.fleetName ?? "test-fleet", registryTableName: parts.registryTableName, runRoleArn: parts.runRoleArn },
+    fleet: { fleetName: options.fleetName ?? "test-fleet", registryTableName: parts.registryTableName, runRoleArn: parts.runRoleArn, writeBudgetPerSecond: options.writeBudgetPerSecond ?? 20 },
     runtime,
     clock,
     sts: options.sts ?? new STSClient(aws),
-    budget: new WriteBudget(own.dynamodb, parts.registryTableName, options.writeBudgetPerSecond ?? 20, clock),
     aws,
     ...(options.write && { write: options.write }),
     ...(options.run && { run: options.run }),

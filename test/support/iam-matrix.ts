@@ -166,7 +166,10 @@ interface TemplateResource {
 const SECRET_SUFFIX = "AbCdEf";
 
 /** Per resource type: the property naming it, and how its ARN and `Ref` are formed from that name. */
-const RESOURCE_TYPES: Record<string, { nameProperty?: string; arn: (name: string, env: Required<IamEnvironment>, path: string) => string; ref: "name" | "arn" }> = {
+const RESOURCE_TYPES: Record<
+  string,
+  { nameProperty?: string; arn: (name: string, env: Required<IamEnvironment>, path: string) => string; ref: "name" | "arn" | ((name: string, env: Required<IamEnvironment>) => string) }
+> = {
   "AWS::IAM::Role": { nameProperty: "RoleName", arn: (name, e, path) => `arn:${e.partition}:iam::${e.account}:role${path}${name}`, ref: "name" },
   "AWS::IAM::User": { nameProperty: "UserName", arn: (name, e, path) => `arn:${e.partition}:iam::${e.account}:user${path}${name}`, ref: "name" },
   "AWS::SecretsManager::Secret": { nameProperty: "Name", arn: (name, e) => `arn:${e.partition}:secretsmanager:${e.region}:${e.account}:secret:${name}-${SECRET_SUFFIX}`, ref: "arn" },
@@ -177,14 +180,14 @@ const RESOURCE_TYPES: Record<string, { nameProperty?: string; arn: (name: string
   "AWS::CloudWatch::Alarm": { nameProperty: "AlarmName", arn: (name, e) => `arn:${e.partition}:cloudwatch:${e.region}:${e.account}:alarm:${name}`, ref: "name" },
   "AWS::Lambda::Function": { nameProperty: "FunctionName", arn: (name, e) => `arn:${e.partition}:lambda:${e.region}:${e.account}:function:${name}`, ref: "name" },
   "AWS::Logs::LogGroup": { nameProperty: "LogGroupName", arn: (name, e) => `arn:${e.partition}:logs:${e.region}:${e.account}:log-group:${name}:*`, ref: "name" },
-  "AWS::SQS::Queue": { nameProperty: "QueueName", arn: (name, e) => `arn:${e.partition}:sqs:${e.region}:${e.account}:${name}`, ref: "name" },
+  "AWS::SQS::Queue": { nameProperty: "QueueName", arn: (name, e) => `arn:${e.partition}:sqs:${e.region}:${e.account}:${name}`, ref: (name, e) => `https://sqs.${e.region}.amazonaws.com/${e.account}/${name}` },
   "AWS::SNS::Topic": { nameProperty: "TopicName", arn: (name, e) => `arn:${e.partition}:sns:${e.region}:${e.account}:${name}`, ref: "arn" },
 };
 
 /**
  * The IAM side of one synthesized template: each resource's fake ARN, each role's and user's identity
  * policies (AWS::IAM::Policy and inline `Policies`), and the resource policies of secrets
- * (AWS::SecretsManager::ResourcePolicy) and keys (the key policy).
+ * (AWS::SecretsManager::ResourcePolicy), keys (the key policy) and roles (the trust policy).
  */
 export class TemplateIam {
   static of(template: unknown, env: IamEnvironment): TemplateIam {
@@ -210,6 +213,8 @@ export class TemplateIam {
         if (properties.ManagedPolicyArns) throw new Error(`${logicalId}: managed policies are not modelled; give their documents to roleSession() yourself`);
         const inline = ((properties.Policies as { PolicyDocument: Json }[] | undefined) ?? []).map((p) => this.resolve(p.PolicyDocument) as unknown as PolicyDocument);
         this.identity.set(logicalId, [...inline, ...(this.identity.get(logicalId) ?? [])]);
+        // A role's trust policy is the resource policy of sts:AssumeRole and sts:TagSession on it.
+        if (resource.Type === "AWS::IAM::Role" && properties.AssumeRolePolicyDocument) this.resourcePolicies.set(this.arn(logicalId), this.resolve(properties.AssumeRolePolicyDocument) as unknown as PolicyDocument);
       } else if (resource.Type === "AWS::SecretsManager::ResourcePolicy") {
         this.resourcePolicies.set(this.resolve(properties.SecretId) as string, this.resolve(properties.ResourcePolicy) as unknown as PolicyDocument);
       } else if (resource.Type === "AWS::KMS::Key") {
@@ -247,7 +252,7 @@ export class TemplateIam {
     return this.identity.get(logicalId) ?? [];
   }
 
-  /** The resource policy (secret) or key policy (key) attached in the template to the resource `arn`. */
+  /** The resource policy (secret), key policy (key) or trust policy (role) attached in the template to the resource `arn`. */
   resourcePolicy(arn: string): PolicyDocument | undefined {
     return this.resourcePolicies.get(arn);
   }
@@ -321,6 +326,7 @@ export class TemplateIam {
     if (!resource) throw new Error(`Ref ${target}: no such resource or pseudo parameter`);
     const kind = RESOURCE_TYPES[resource.Type];
     if (!kind) throw new Error(`Ref ${target}: no model for ${resource.Type}`);
+    if (typeof kind.ref === "function") return kind.ref(this.physicalName(target), this.env);
     return kind.ref === "arn" ? this.arn(target) : this.physicalName(target);
   }
 }
@@ -333,4 +339,77 @@ function asString(value: Json): string {
 function refTarget(value: Json, owner: string): string {
   if (value && typeof value === "object" && !Array.isArray(value) && typeof value.Ref === "string") return value.Ref;
   throw new Error(`${owner}: a policy attached to ${JSON.stringify(value)}, not a role or user of the template`);
+}
+
+/** One row of a who-can-do-what matrix: a resource and an action, and the request as AWS makes it for a principal. */
+export interface MatrixRow {
+  readonly resource: string;
+  readonly action: string;
+  readonly request: (principal: Principal) => EvaluationRequest;
+}
+
+/** A matrix cell: `yes` allowed, `DENY` explicitly denied, `-` nothing allows it. */
+export type Cell = "yes" | "DENY" | "-";
+
+export const cellOf = (decision: Decision): Cell => (decision.allowed ? "yes" : decision.result === "ExplicitlyDenied" ? "DENY" : "-");
+
+/**
+ * Evaluates every row for every principal (columns, in order) and compares with the matrix a document
+ * holds between `<!-- <marker>:start -->` and `<!-- <marker>:end -->`: the differences (each with the
+ * reason the evaluator gave), and the matrix as evaluated, in the document's format, to paste.
+ */
+export async function compareWithDocumented(
+  text: string,
+  marker: string,
+  rows: readonly MatrixRow[],
+  principals: Readonly<Record<string, Principal>>,
+  judge: (request: EvaluationRequest) => Promise<Decision>,
+): Promise<{ differences: string[]; evaluated: string }> {
+  const columns = Object.keys(principals);
+  const computed = new Map<string, Cell[]>();
+  const reasons = new Map<string, string>();
+  for (const row of rows) {
+    const values: Cell[] = [];
+    for (const [name, principal] of Object.entries(principals)) {
+      const decision = await judge(row.request(principal));
+      values.push(cellOf(decision));
+      reasons.set(`${row.resource} | ${row.action} | ${name}`, decision.reason);
+    }
+    computed.set(`${row.resource} | ${row.action}`, values);
+  }
+  const evaluated = `matrix as evaluated:\n${matrixMarkdown(columns, computed)}\n`;
+  const documented = documentedMatrix(text, marker);
+  const differences: string[] = [];
+  if (documented.columns.join(" | ") !== columns.join(" | ")) differences.push(`columns: documented ${documented.columns.join(", ")}, evaluated ${columns.join(", ")}`);
+  for (const [key, values] of computed) {
+    const expected = documented.cells.get(key);
+    if (!expected) differences.push(`${key}: row missing from the document`);
+    else values.forEach((value, i) => value !== expected[i] && differences.push(`${key} | ${columns[i]}: documented ${expected[i]}, evaluated ${value} (${reasons.get(`${key} | ${columns[i]}`)})`));
+  }
+  for (const key of documented.cells.keys()) if (!computed.has(key)) differences.push(`${key}: documented, but no such row is evaluated`);
+  return { differences, evaluated };
+}
+
+/** The matrix between the markers: its principal columns, and `resource | action` → cells. */
+function documentedMatrix(text: string, marker: string): { columns: string[]; cells: Map<string, Cell[]> } {
+  const block = new RegExp(`<!-- ${marker}:start -->\\n([\\s\\S]*?)<!-- ${marker}:end -->`).exec(text)?.[1];
+  if (!block) throw new Error(`no <!-- ${marker}:start --> ... <!-- ${marker}:end --> block`);
+  const lines = block
+    .trim()
+    .split("\n")
+    .filter((line) => !/^\|[-| ]+\|$/.test(line))
+    .map((line) => line.split("|").slice(1, -1).map((c) => c.trim().replace(/`/g, "")));
+  const [header, ...body] = lines;
+  const cells = new Map<string, Cell[]>();
+  for (const [resource, action, ...values] of body) cells.set(`${resource} | ${action}`, values as Cell[]);
+  return { columns: header!.slice(2), cells };
+}
+
+function matrixMarkdown(columns: string[], computed: Map<string, Cell[]>): string {
+  const lines = [`| resource | action | ${columns.join(" | ")} |`, `|---|---|${columns.map(() => "---").join("|")}|`];
+  for (const [key, values] of computed) {
+    const [resource, action] = key.split(" | ");
+    lines.push(`| ${resource} | \`${action}\` | ${values.join(" | ")} |`);
+  }
+  return lines.join("\n");
 }

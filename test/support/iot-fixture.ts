@@ -87,7 +87,7 @@ export class IotFixture {
   async run(options: RunOptions = {}): Promise<RefreshResult> {
     try {
       return await runRefresh(
-        refresherDeps(this.config, (events) => this.telemetry.telemetry(this.config.runtime.metricsNamespace, events), { retryPolicy: FAST_RETRY, ...options }),
+        refresherDeps(this.config, (events) => this.telemetry.forRuntime(this.config.runtime, events), { retryPolicy: FAST_RETRY, ...options }),
         this.config.credential,
         options.force ? { force: true } : {},
       );

@@ -1,28 +1,20 @@
 import { randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
 import { DescribeSecretCommand, GetSecretValueCommand, ResourceNotFoundException, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { RefresherConfig } from "../../../lambda/config/index.js";
 import { usesRefreshToken } from "../../../lambda/settings.js";
-import { createDialect } from "../../../lambda/dialects/index.js";
-import { SecretFormatError } from "../../../lambda/errors.js";
 import { CLIENT_SECRET } from "../../../lambda/secrets/client-secret.js";
 import { parseSecretObject, type SecretObject } from "../../../lambda/secrets/fields.js";
 import { putOrCreateSecret } from "../../../lambda/secrets/put-or-create.js";
 import type { WriteProtocol } from "../../../lambda/protocol/write-protocol.js";
 import { accessTokenSecondsLeft, type TokenDocument } from "../../../lambda/secrets/token-store.js";
+import { PEM_FILES, oneStdinReader, readClientSecretInput, readPemFiles, readRefreshToken, validateClientSecret } from "../client-secret-input.js";
 import { CliError, type ExitCode } from "../errors.js";
 import type { CliIo, Env } from "../io.js";
 import type { Output } from "../output.js";
 import { flag, fullConfig, runClients, secretsClient, stringOption, writeProtocol, type ParsedArgs } from "../settings.js";
 import { reportResult, runWorkflow } from "./refresh.js";
 
-/** PEM files that `init` merges into the client secret, by field. */
-const PEM_FILES = [
-  ["ca-cert-file", "caCertificate"],
-  ["client-cert-file", "clientCertificate"],
-  ["client-key-file", "clientKey"],
-] as const;
+const PEM_FIELDS = PEM_FILES.map(([, field]) => field);
 
 /**
  * Creates or checks both secrets of a credential, then runs the workflow once: forced when there is
@@ -32,9 +24,7 @@ export async function initCommand(args: ParsedArgs, io: CliIo, out: Output): Pro
   const config = fullConfig(args.env);
   const secretFile = stringOption(args, "client-secret-file");
   const refreshTokenFile = stringOption(args, "refresh-token-file");
-  if (secretFile === "-" && refreshTokenFile === "-") {
-    throw new CliError("only one of --client-secret-file and --refresh-token-file can read standard input", "usage");
-  }
+  oneStdinReader(args, ["client-secret-file", "refresh-token-file"]);
   if (refreshTokenFile !== undefined && config.credential.dialect !== "oauth2") {
     throw new CliError("--refresh-token-file is for the oauth2 dialect: IoT logs in with appId/secret and needs no refresh token", "usage");
   }
@@ -50,23 +40,6 @@ export async function initCommand(args: ParsedArgs, io: CliIo, out: Output): Pro
   } finally {
     if (!io.secrets) secrets.destroy();
   }
-}
-
-async function readInput(path: string, io: CliIo, what: string): Promise<string> {
-  if (path === "-") return io.readStdin();
-  try {
-    return await readFile(resolve(io.cwd, path), "utf8");
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? "unreadable";
-    throw new CliError(`cannot read the ${what} file ${path}: ${code}`, "usage");
-  }
-}
-
-async function readRefreshToken(path: string, io: CliIo): Promise<string> {
-  const token = (await readInput(path, io, "refresh token")).trim();
-  if (!token) throw new CliError("the refresh token input is empty", "usage");
-  if (/\s/.test(token) || token.length > 8_192) throw new CliError("the refresh token input must be one token (no spaces or line breaks, at most 8192 characters)", "usage");
-  return token;
 }
 
 type Existing = { kind: "missing" } | { kind: "no-value" } | { kind: "value"; text: string; versionId: string };
@@ -113,33 +86,23 @@ async function ensureClientSecret(
   const id = config.credential.clientSecretId;
   const state = await existing(secrets, id);
   const current = state.kind === "value" ? parseOrUndefined(state.text) : undefined;
-  let desired: Record<string, unknown> | undefined;
-  if (secretFile !== undefined) {
-    const text = await readInput(secretFile, io, "client secret");
-    try {
-      desired = { ...parseSecretObject(CLIENT_SECRET, text) };
-    } catch (error) {
-      // The message names the problem (not JSON, not an object, too large), never the content.
-      throw new CliError(`the client secret input: ${error instanceof SecretFormatError ? `${error.field} ${error.problem}` : "unreadable"}`, "secret");
-    }
-  }
+  let desired = secretFile === undefined ? undefined : await readClientSecretInput(secretFile, io);
   // TLS material is separate from the credential: a new file without PEM fields keeps the current ones.
   const kept: string[] = [];
   if (desired && current) {
-    for (const [, field] of PEM_FILES) {
+    for (const field of PEM_FIELDS) {
       if (desired[field] === undefined && typeof current[field] === "string" && current[field] !== "") {
         desired[field] = current[field];
         kept.push(field);
       }
     }
   }
-  for (const [option, field] of PEM_FILES) {
-    const path = stringOption(args, option);
-    if (path === undefined) continue;
-    if (path === "-") throw new CliError(`--${option} takes a file path, not standard input`, "usage");
+  const pems = await readPemFiles(args, io);
+  const firstPem = Object.keys(pems)[0];
+  if (firstPem !== undefined) {
     desired ??= current ? { ...current } : undefined;
-    if (!desired) throw new CliError(`the client secret ${id} has no usable value to add ${field} to: give --client-secret-file too`, "secret");
-    desired[field] = await readInput(path, io, field);
+    if (!desired) throw new CliError(`the client secret ${id} has no usable value to add ${firstPem} to: give --client-secret-file too`, "secret");
+    Object.assign(desired, pems);
   }
 
   if (!desired) {
@@ -179,9 +142,8 @@ function fieldNames(secret: SecretObject): string[] {
 const fieldList = (secret: SecretObject) => fieldNames(secret).join(", ") || "no fields";
 
 /** Checks the client secret as the refresher will (dialect fields, PEM material) without any network call. */
-async function validate(config: RefresherConfig, io: CliIo, secret: SecretObject): Promise<void> {
-  const dialect = (io.createDialect ?? createDialect)(config.credential, secret, config.runtime);
-  await dialect.close();
+function validate(config: RefresherConfig, io: CliIo, secret: SecretObject): Promise<void> {
+  return validateClientSecret(config.credential, config.runtime, io, secret);
 }
 
 async function isValid(config: RefresherConfig, io: CliIo, secret: SecretObject): Promise<boolean> {

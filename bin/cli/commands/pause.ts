@@ -1,9 +1,9 @@
 import { CloudWatchClient, DisableAlarmActionsCommand, EnableAlarmActionsCommand } from "@aws-sdk/client-cloudwatch";
 import { DisableRuleCommand, EnableRuleCommand } from "@aws-sdk/client-eventbridge";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { variableOf, type RefresherConfig } from "../../../lambda/config/index.js";
 import type { WriteProtocol } from "../../../lambda/protocol/write-protocol.js";
-import { CliError, EXIT, classifyError, type ExitCode } from "../errors.js";
+import { callerArn } from "../caller.js";
+import { CliError, EXIT, classifyError, refusedByAws, type ExitCode } from "../errors.js";
 import type { CliIo, Env } from "../io.js";
 import type { Output } from "../output.js";
 import { awsClientConfig, fullConfig, runClients, stringOption, writeProtocol, type ParsedArgs, type RunClients } from "../settings.js";
@@ -56,7 +56,7 @@ const ORDER_NOTE = {
 } as const;
 
 /**
- * Stops the periodic refresh of one credential (README, "Pausing a credential"): switches the
+ * Stops the periodic refresh of one credential (docs/cli.md, "Pausing a credential"): switches the
  * alarms' actions off, records who paused and when in the state table, then disables the schedule
  * rule, so a paused credential never pages. Runs then skip (`paused`) unless forced. Each step is
  * idempotent: run again, a pause that stopped half-way completes.
@@ -139,15 +139,6 @@ async function applySteps(command: keyof typeof ORDER_NOTE, again: string, steps
   return inForce;
 }
 
-/**
- * AWS answered the call with a refusal (HTTP 4xx): the call changed nothing. A server error, a
- * timeout or a lost answer may have been applied.
- */
-function refusedByAws(error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-  return status !== undefined && status >= 400 && status < 500;
-}
-
 /** The command line that runs `command` for the same credential. */
 function sameCommand(command: string, args: ParsedArgs): string {
   const fn = stringOption(args, "function");
@@ -168,15 +159,5 @@ async function withSwitchClients<T>(config: RefresherConfig, env: Env, io: CliIo
   } finally {
     alarms.destroy();
     clients.destroy();
-  }
-}
-
-/** The operator's AWS identity, recorded as who paused. */
-async function callerArn(env: Env): Promise<string> {
-  const sts = new STSClient(awsClientConfig(env));
-  try {
-    return (await sts.send(new GetCallerIdentityCommand({}))).Arn ?? "unknown";
-  } finally {
-    sts.destroy();
   }
 }

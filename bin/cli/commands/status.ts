@@ -65,7 +65,7 @@ export async function statusCommand(args: ParsedArgs, io: CliIo, out: Output): P
     const clientSecret = clientSecretId === undefined ? undefined : await clientSecretVersion(secrets, clientSecretId);
     const inspection = await inspectCredential({ tokenSecretId, stateTableName, credentialName }, { secrets, dynamodb }, clock, rules, clientSecret);
     const status = describe(inspection, rules, credentialName);
-    out.done(status, render(status));
+    out.done(status, renderStatus(status));
     return status.state === "valid" || status.state === "due" ? EXIT.ok : EXIT.failed;
   } finally {
     if (!io.secrets) secrets.destroy();
@@ -78,7 +78,7 @@ export async function statusCommand(args: ParsedArgs, io: CliIo, out: Output): P
  * Undefined when AWS refuses (an operator may lack the permission): a backoff is then reported as
  * holding unless the client secret changed.
  */
-async function clientSecretVersion(secrets: SecretsManagerClient, secretId: string): Promise<{ versionId: string | undefined } | undefined> {
+export async function clientSecretVersion(secrets: SecretsManagerClient, secretId: string): Promise<{ versionId: string | undefined } | undefined> {
   try {
     const answer = await secrets.send(new DescribeSecretCommand({ SecretId: secretId }));
     return { versionId: Object.entries(answer.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes("AWSCURRENT"))?.[0] };
@@ -134,7 +134,17 @@ const NEXT_RUN_TEXT: Readonly<Record<NextRun, string>> = {
   backoff: "skips: backing off after failures",
 };
 
-function render(status: TokenStatus): string {
+/** What the operator of a dedicated refresher does about a missing pair, a pause, a backoff; a fleet's operator differs. */
+export interface StatusAdvice {
+  readonly noPair: string;
+  readonly resume: string;
+  /** How to refresh at once, when the deployment has a way. */
+  readonly refreshNow?: string;
+}
+
+const DEDICATED_ADVICE: StatusAdvice = { noPair: "run: token-refresher init", resume: "token-refresher resume", refreshNow: "token-refresher refresh --force" };
+
+export function renderStatus(status: TokenStatus, advice: StatusAdvice = DEDICATED_ADVICE): string {
   const rows: [string, string][] = [];
   if (status.credential) rows.push(["credential", status.credential]);
   rows.push(["token secret", status.tokenSecretArn]);
@@ -143,7 +153,7 @@ function render(status: TokenStatus): string {
     valid: "valid",
     due: `valid, refresh due (inside the ${formatDuration(status.refreshWindowSeconds)} refresh window, or no refresh token stored)`,
     expired: "EXPIRED — consumers have no valid token",
-    empty: "NO TOKEN PAIR — run: token-refresher init",
+    empty: `NO TOKEN PAIR — ${advice.noPair}`,
   }[status.state];
   rows.push(["state", stateText]);
   rows.push(["access token", status.accessTokenPresent ? "present (value not shown)" : "absent"]);
@@ -168,7 +178,7 @@ function render(status: TokenStatus): string {
     const left = status.refreshTokenTtlSeconds ?? 0;
     rows.push(["refresh until", `${status.refreshTokenExpiresAt} (the refresh token's own expiry${left > 0 ? `, in ${formatDuration(left)}` : ", PASSED"})`]);
   }
-  if (status.paused) rows.push(["paused", `since ${status.paused.since} by ${status.paused.by} (resume with: token-refresher resume)`]);
+  if (status.paused) rows.push(["paused", `since ${status.paused.since} by ${status.paused.by} (resume with: ${advice.resume})`]);
   if (status.lastAttempt) {
     const { outcome, reason, at, errorCode } = status.lastAttempt;
     rows.push(["last attempt", `${outcome} (${reason}${errorCode ? `, code ${errorCode}` : ""}) at ${at}`]);
@@ -180,7 +190,7 @@ function render(status: TokenStatus): string {
   rows.push(["next run", NEXT_RUN_TEXT[status.nextRun]]);
   if (status.backoff) {
     const unless = status.backoff.clientSecretChecked ? "" : " (unless the client secret changed since the failure: status could not read its version)";
-    rows.push(["backoff", `next attempt at ${status.backoff.until}${unless}; or now with: token-refresher refresh --force`]);
+    rows.push(["backoff", `next attempt at ${status.backoff.until}${unless}${advice.refreshNow ? `; or now with: ${advice.refreshNow}` : ""}`]);
   }
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`).join("");
