@@ -9,7 +9,8 @@ import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { RestoreSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { startIotPlatform, type IotPlatform } from "../../bin/local/iot-platform.js";
-import { DUE_SHARDS, RegistryClient, dueShardOf } from "../../bin/cli/fleet/registry-client.js";
+import { Registry, dueShardOf } from "../../lambda/fleet/registry.js";
+import { DUE_SHARDS } from "../../lambda/settings.js";
 import { SECRET_WRITES, POLICY_CHANGES } from "../../infra/token-refresher/secret-guard.js";
 import { credentialSpec, runtimeSettings } from "../../lambda/config/index.js";
 import { runRefresh } from "../../lambda/refresh/workflow.js";
@@ -153,7 +154,7 @@ describe("fleet add, list, show, pause, resume, remove", () => {
     const { name, run } = await addIot(front.endpoint);
     expect(run.code).toBe(0);
     // What a worker does with the registry item: the spec as stored, through the runtime's own workflow.
-    const item = await new RegistryClient(new DynamoDBClient({}), fleet.registryTableName).read(name);
+    const item = await new Registry(new DynamoDBClient({}), fleet.registryTableName).read(name);
     const credential = credentialSpec(item!.spec);
     const runtime = runtimeSettings({ stateTableName: fleet.stateTableName, httpTimeoutMs: 2_000, runBudgetMs: 8_000, leaseSeconds: 30, eventBusName: "" });
     const telemetry = new CapturedTelemetry("");
@@ -242,9 +243,12 @@ describe("fleet add, list, show, pause, resume, remove", () => {
 
   test("list reads every page of the registry, and leaves the table's other items out", async () => {
     const dynamodb = new DynamoDBClient({});
-    const registry = new RegistryClient(dynamodb, await createRegistryTable());
+    const registry = new Registry(dynamodb, await createRegistryTable());
     const names = Array.from({ length: 5 }, () => uniqueName("paged"));
-    for (const name of names) expect(await registry.register(name, { name, endpointUrl: "https://iot.example.com" }, { at: 1, by: "test" })).toBe(true);
+    for (const name of names) {
+      const spec = { name, endpointUrl: "https://iot.example.com", clientSecretId: `${name}/client`, tokenSecretId: `${name}/token` };
+      expect((await registry.register(spec, { at: 1, principal: "test" })).name).toBe(name);
+    }
     await dynamodb.send(new PutItemCommand({ TableName: registry.tableName, Item: { credential: { S: "#budget#1700000000" }, count: { N: "3" } } }));
     const pages: string[][] = [];
     for await (const page of registry.pages(2)) pages.push(page.map((item) => item.credential));

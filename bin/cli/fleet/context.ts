@@ -6,9 +6,9 @@ import { valueProblem } from "../../../lambda/config/values.js";
 import { CliError } from "../errors.js";
 import type { CliIo } from "../io.js";
 import { runClients, stringOption, writeProtocol, type ParsedArgs, type RunClients } from "../settings.js";
-import { RegistryClient } from "./registry-client.js";
 import { fleetSecretName, type FleetCredentialRef, type FleetSecretKind } from "./secrets.js";
 import type { WriteProtocol } from "../../../lambda/protocol/write-protocol.js";
+import { Registry } from "../../../lambda/fleet/registry.js";
 
 export interface FleetSettings {
   readonly fleetName: string;
@@ -60,13 +60,13 @@ export function secretNames(ref: FleetCredentialRef): Record<FleetSecretKind, st
 
 /** The fleet command's clients: those of a run (one AWS clock over them), and the registry. */
 export interface FleetClients extends RunClients {
-  readonly registry: RegistryClient;
+  readonly registry: Registry;
 }
 
 export async function withFleetClients<T>(args: ParsedArgs, io: CliIo, settings: FleetSettings, use: (clients: FleetClients) => Promise<T>): Promise<T> {
   const clients = runClients(io, args.env, settings.runtime);
   try {
-    return await use({ ...clients, registry: new RegistryClient(clients.dynamodb, settings.registryTableName) });
+    return await use({ ...clients, registry: new Registry(clients.dynamodb, settings.registryTableName) });
   } finally {
     clients.destroy();
   }

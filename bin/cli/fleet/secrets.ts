@@ -11,11 +11,7 @@ import {
   type Tag,
 } from "@aws-sdk/client-secrets-manager";
 import { secretGuardStatements, type GuardedSecret } from "../../../infra/token-refresher/secret-guard.js";
-
-/** The tags the run role's policies compare with its session tag and its fleet (`aws:ResourceTag/<key>`). */
-export const FLEET_TAG = "TokenRefresherFleet";
-export const CREDENTIAL_TAG = "TokenRefresherCredential";
-export const SECRET_TAG = "TokenRefresherSecret";
+import { FLEET_TAG } from "../../../lambda/settings.js";
 
 export type FleetSecretKind = GuardedSecret;
 export const FLEET_SECRET_KINDS: readonly FleetSecretKind[] = ["client", "token"];
@@ -34,9 +30,9 @@ export function fleetSecretName({ fleetName, secretNamePrefix, credential }: Fle
 
 export function fleetSecretTags({ fleetName, credential }: FleetCredentialRef, kind: FleetSecretKind): Tag[] {
   return [
-    { Key: FLEET_TAG, Value: fleetName },
-    { Key: CREDENTIAL_TAG, Value: credential },
-    { Key: SECRET_TAG, Value: kind },
+    { Key: FLEET_TAG.fleet, Value: fleetName },
+    { Key: FLEET_TAG.credential, Value: credential },
+    { Key: FLEET_TAG.secret, Value: kind },
   ];
 }
 

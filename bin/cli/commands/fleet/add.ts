@@ -13,7 +13,7 @@ import type { CliIo } from "../../io.js";
 import type { Output } from "../../output.js";
 import { FLEET_ADD_CREDENTIAL_FIELDS, stringOption, type ParsedArgs } from "../../settings.js";
 import { credentialRef, fleetProtocol, fleetSettings, sameFleetCommand, secretNames, withFleetClients, type FleetClients, type FleetSettings } from "../../fleet/context.js";
-import { dueShardOf, type Change, type StoredSpec } from "../../fleet/registry-client.js";
+import { CredentialExistsError, dueShardOf, type Change, type RegisteredSpec } from "../../../../lambda/fleet/registry.js";
 import { attachFleetSecretPolicy, createFleetSecret, deleteFleetSecret, findSecret, type FleetCredentialRef, type FleetPrincipals, type FleetSecretKind } from "../../fleet/secrets.js";
 
 export async function fleetAddCommand(args: ParsedArgs, io: CliIo, out: Output): Promise<ExitCode> {
@@ -22,7 +22,7 @@ export async function fleetAddCommand(args: ParsedArgs, io: CliIo, out: Output):
   const settings = fleetSettings(args, ["runRoleArn"]);
   const ref = credentialRef(settings, String(given.name ?? ""));
   const names = secretNames(ref);
-  const stored: StoredSpec = { ...given, clientSecretId: names.client, tokenSecretId: names.token };
+  const stored: RegisteredSpec = { ...given, clientSecretId: names.client, tokenSecretId: names.token };
   const spec = checkedSpec(stored);
   const input = await readInputs(args, io, spec, settings);
   const principals: FleetPrincipals = { runRoleArn: settings.runRoleArn!, operatorPrincipalArns: settings.operatorPrincipalArns };
@@ -44,7 +44,7 @@ export async function fleetAddCommand(args: ParsedArgs, io: CliIo, out: Output):
 
   return withFleetClients(args, io, settings, async (clients) => {
     await refuseExisting(args, clients, settings, ref, names);
-    const created: Change = { at: clients.clock.now(), by };
+    const created: Change = { at: clients.clock.now(), principal: by };
     const added = await runSteps(addSteps({ args, io, clients, settings, ref, names, spec, stored, principals, created, ...input }), sameFleetCommand("remove", args, spec.name, " --force"));
     const fields = Object.keys(input.clientSecret).sort();
     const tokenLine = input.refreshToken === undefined ? "no pair yet" : "refresh token stored";
@@ -94,7 +94,7 @@ interface FlagProblem {
 const flagOf = (field: SettingField) => (setting(field).flag ? `--${setting(field).flag}` : field);
 
 /** The spec, checked by the same rule set as the construct's and the runtime's; every problem names its flag. */
-function checkedSpec(stored: StoredSpec): CredentialSpec {
+function checkedSpec(stored: RegisteredSpec): CredentialSpec {
   const { credential, problems } = checkCredential(stored);
   if (credential && problems.length === 0) return credential;
   // The secrets' names are made from the credential's: a problem with them is one with --credential, reported once.
@@ -171,7 +171,7 @@ interface AddContext extends Inputs {
   readonly ref: FleetCredentialRef;
   readonly names: Record<FleetSecretKind, string>;
   readonly spec: CredentialSpec;
-  readonly stored: StoredSpec;
+  readonly stored: RegisteredSpec;
   readonly principals: FleetPrincipals;
   readonly created: Change;
 }
@@ -236,9 +236,12 @@ function addSteps(c: AddContext): { steps: Step[]; arns: Record<FleetSecretKind,
     {
       does: "register the credential",
       run: async () => {
-        if (!(await c.clients.registry.register(c.spec.name, c.stored, c.created))) {
-          throw new CliError(`credential ${c.spec.name} was registered meanwhile by another fleet add`, "config", "see it with token-refresher fleet show");
-        }
+        await c.clients.registry.register(c.stored, c.created).catch((error: unknown) => {
+          if (error instanceof CredentialExistsError) {
+            throw new CliError(`credential ${c.spec.name} was registered meanwhile by another fleet add`, "config", `see it with: ${sameFleetCommand("show", c.args, c.spec.name)}`);
+          }
+          throw error;
+        });
       },
       undo: { what: "registry item", run: async () => ((await c.clients.registry.delete(c.spec.name, c.created)) ? "registry item deleted" : "registry item not written") },
     },

@@ -6,7 +6,7 @@ import type { CliIo } from "../../io.js";
 import type { Output } from "../../output.js";
 import type { ParsedArgs } from "../../settings.js";
 import { fleetSettings, withFleetClients } from "../../fleet/context.js";
-import type { RegistryItem } from "../../fleet/registry-client.js";
+import type { RegistryItem } from "../../../../lambda/fleet/registry.js";
 
 /** One credential as `fleet list` shows it; times as ISO 8601 (AWS's clock). */
 export interface ListedCredential {
@@ -24,9 +24,7 @@ export interface ListedCredential {
 export async function fleetListCommand(args: ParsedArgs, io: CliIo, out: Output): Promise<ExitCode> {
   const settings = fleetSettings(args);
   return withFleetClients(args, io, settings, async ({ registry }) => {
-    const items: RegistryItem[] = [];
-    for await (const page of registry.pages()) items.push(...page);
-    const credentials = items.sort((a, b) => a.credential.localeCompare(b.credential)).map(listed);
+    const credentials = (await registry.list()).map(listed);
     out.done(
       { fleet: settings.fleetName, registryTable: settings.registryTableName, count: credentials.length, credentials, exitCode: EXIT.ok },
       render(settings.fleetName, credentials),

@@ -7,6 +7,7 @@ import type { CliIo } from "../../io.js";
 import type { Output } from "../../output.js";
 import type { ParsedArgs } from "../../settings.js";
 import { credentialOption, fleetSettings, sameFleetCommand, withFleetClients } from "../../fleet/context.js";
+import { CredentialRemovingError, UnknownCredentialError } from "../../../../lambda/fleet/registry.js";
 import { notInFleet } from "./show.js";
 import { listed } from "./list.js";
 
@@ -20,12 +21,14 @@ async function switchStatus(args: ParsedArgs, io: CliIo, out: Output, to: "pause
   return withFleetClients(args, io, settings, async ({ registry, clock }) => {
     const before = await registry.read(name);
     if (!before) throw notInFleet(settings, name);
-    const changed = await registry.setStatus(name, to, { at: clock.now(), by: by ?? "" });
-    if (changed.kind === "missing") throw notInFleet(settings, name);
-    if (changed.kind === "removing") {
-      throw new CliError(`credential ${name} is being removed`, "config", `complete it with: ${sameFleetCommand("remove", args, name)}`);
-    }
-    const entry = listed(changed.item);
+    const changed = await registry.setStatus(name, to, { at: clock.now(), principal: by ?? "" }).catch((error: unknown) => {
+      if (error instanceof UnknownCredentialError) throw notInFleet(settings, name);
+      if (error instanceof CredentialRemovingError) {
+        throw new CliError(`credential ${name} is being removed`, "config", `complete it with: ${sameFleetCommand("remove", args, name)}`);
+      }
+      throw error;
+    });
+    const entry = listed(changed);
     const other = sameFleetCommand(to === "paused" ? "resume" : "pause", args, name);
     const text =
       to === "paused"

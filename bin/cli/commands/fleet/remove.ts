@@ -7,7 +7,8 @@ import type { CliIo } from "../../io.js";
 import type { Output } from "../../output.js";
 import { flag, type ParsedArgs } from "../../settings.js";
 import type { WriteProtocol } from "../../../../lambda/protocol/write-protocol.js";
-import { credentialOption, credentialRef, fleetProtocol, fleetSettings, sameFleetCommand, secretNames, withFleetClients } from "../../fleet/context.js";
+import { credentialOption, credentialRef, fleetProtocol, fleetSettings, sameFleetCommand, secretNames, withFleetClients, type FleetClients } from "../../fleet/context.js";
+import { UnknownCredentialError } from "../../../../lambda/fleet/registry.js";
 import { deleteFleetSecret, findSecret, type FleetSecretKind, type SecretDeletion } from "../../fleet/secrets.js";
 
 interface Step {
@@ -45,7 +46,7 @@ export async function fleetRemoveCommand(args: ParsedArgs, io: CliIo, out: Outpu
     const steps: Step[] = [
       // Out of the due index first: no run starts while the rest goes.
       ...(item && item.status !== "removing"
-        ? [{ does: "mark the registry item removing", run: async () => void (await clients.registry.setStatus(name, "removing", { at: clients.clock.now(), by: "" })) }]
+        ? [{ does: "mark the registry item removing", run: () => markRemoving(clients, name) }]
         : []),
       ...(["token", "client"] as const).map((kind) => ({
         does: `delete the ${kind} secret`,
@@ -107,4 +108,11 @@ function deletionText(name: string, deletion: SecretDeletion | undefined): strin
   if (!deletion || deletion.kind === "absent") return "absent";
   if (deletion.kind === "deleted") return "deleted";
   return `scheduled for deletion${deletion.deletionDate ? ` on ${deletion.deletionDate}` : ""} (restore it before then with: aws secretsmanager restore-secret --secret-id ${name})`;
+}
+
+/** Takes the item out of the due index; one deleted meanwhile (another remove) has nothing left to mark. */
+async function markRemoving(clients: FleetClients, name: string): Promise<void> {
+  await clients.registry.setStatus(name, "removing", { at: clients.clock.now(), principal: "" }).catch((error: unknown) => {
+    if (!(error instanceof UnknownCredentialError)) throw error;
+  });
 }
