@@ -18,6 +18,7 @@ import { createStateTable } from "../support/refresher.js";
 import { benchProtocol } from "./protocol.js";
 import { benchPackage } from "./package.js";
 import { benchFleetTemplate } from "./fleet-template.js";
+import { benchFleetScheduler } from "./fleet.js";
 import { benchRotation } from "./rotation.js";
 import { benchCost } from "./cost.js";
 import { createTestPki } from "../../bin/local/pki.js";
@@ -158,6 +159,7 @@ async function main(): Promise<void> {
     await benchProtocol(moto.endpoint);
     await benchRotation(moto.endpoint);
     await benchCost(moto.endpoint);
+    await benchFleetScheduler(moto.endpoint);
     await benchPackage();
     benchFleetTemplate();
   } finally {

@@ -311,11 +311,11 @@ export function fleetWorker(
 /** A scheduler wired as scheduler-handler.ts wires it, against `parts` (fleet "customers"). */
 export function fleetScheduler(
   parts: FleetParts,
-  options: { writeBudgetPerSecond?: number; overdueThresholdSeconds?: number; eventBusName?: string; write?: (line: string) => void } = {},
+  options: { writeBudgetPerSecond?: number; overdueThresholdSeconds?: number; eventBusName?: string; write?: (line: string) => void; awsRequestTimeoutMs?: number } = {},
 ): { run: () => Promise<ScheduleResult>; clock: AwsClock } {
   const clock = new AwsClock();
   const aws = parts.endpoint ? { endpoint: parts.endpoint } : {};
-  const { dynamodb } = createAwsClients(2_000, clock, aws);
+  const { dynamodb } = createAwsClients(options.awsRequestTimeoutMs ?? 2_000, clock, aws);
   const deps = {
     registry: new Registry(dynamodb, parts.registryTableName),
     sqs: parts.clients.sqs,
