@@ -1,16 +1,18 @@
 // npm run bench, issue 16: $ per credential-month from counted usage (docs/cost.md). A dedicated
 // credential, configured as the synthesized construct configures its function, runs a simulated day
 // against moto behind the AWS front; its calls, metric-hours and log bytes, the template's alarms and
-// secrets, times the price table (bin/docs/cost/prices.ts). Figures, not assertions.
+// secrets, times the price table (bin/docs/cost/prices.ts). A fleet credential's refresh and an idle
+// scheduler minute are counted the same way (test/support/counted-fleet.ts). Figures, not assertions.
 import { PRICES, PRICES_READ_ON, PRICE_REGION } from "../../bin/docs/cost/prices.js";
 import {
+  FLEET_CALLS,
   FLEET_CREDENTIALS,
+  FLEET_ESTIMATES,
   RUN_CALLS,
   byPrice,
   dedicatedMonth,
   documentedDedicatedDay,
-  documentedFleetFixed,
-  documentedFleetRefresh,
+  documentedFleetUsage,
   fleetMonth,
   priced,
   totalUsd,
@@ -18,6 +20,7 @@ import {
   type CostLine,
 } from "../../bin/docs/cost/model.js";
 import { countScheduledRuns, functionMetricPolicy, stackFacts, type CountedRun } from "../support/counted-day.js";
+import { countFleetRefresh } from "../support/counted-fleet.js";
 import { TICKS_PER_DAY } from "../support/schedule.js";
 import { refresherStack } from "../infra/support.js";
 import { withFront } from "./front.js";
@@ -32,6 +35,11 @@ function printLines(lines: readonly CostLine[]): void {
     const quantity = line.quantity.toLocaleString("en-US", { maximumFractionDigits: 2 });
     console.log(`  ${`${price.service}, ${price.item}`.padEnd(70)} ${`${quantity} ${price.unit}`.padStart(28)} ${usd(line.usd).padStart(9)}`);
   }
+}
+
+/** Counted calls against the documented ones: "as documented", or both. */
+function versus(counted: CallCounts, documented: CallCounts, note = ""): string {
+  return `${calls(counted)} (${same(counted, documented) ? "as documented" : `differs from docs/cost.md: ${calls(documented)}`}${note && `; ${note}`})`;
 }
 
 /** The run's calls against the documented list of its kind: "as documented", or what differs. */
@@ -62,12 +70,29 @@ export async function benchCost(motoEndpoint: string): Promise<void> {
   const documented = totalUsd(priced(dedicatedMonth(documentedDedicatedDay(), stack)));
   console.log(`  dedicated, counted        ${usd(totalUsd(dedicated))} per credential-month (target <= $2.00; docs/cost.md, documented calls: ${usd(documented)})`);
 
-  const refreshRun = counted.runs.find((run) => run.outcome === "Refreshed")!;
+  const fleetCounted = await withFront(motoEndpoint, countFleetRefresh);
+  const { usage } = fleetCounted;
+  const documentedFleet = documentedFleetUsage();
+  const e = FLEET_ESTIMATES;
   console.log(
-    `\nfleet at ${FLEET_CREDENTIALS.toLocaleString("en-US")} credentials: runRefresh's calls as counted above; the calls around it (queue, run role, registry, ` +
-      `write budget) and the fleet's fixed part (alarms, metrics, scheduler) from docs/fleet.md: the fleet runtime is not counted in this tree yet`,
+    `\nfleet at ${FLEET_CREDENTIALS.toLocaleString("en-US")} credentials: one IoT credential through a scheduler minute, the worker (${fleetCounted.outcome}) and an idle minute, ` +
+      `against moto behind the AWS front; the fleet's ${FLEET_CREDENTIALS.toLocaleString("en-US")} share the fixed part`,
   );
-  const fleet = priced(fleetMonth(documentedFleetRefresh(refreshRun.calls), documentedFleetFixed(), FLEET_CREDENTIALS));
+  console.log(`  scheduler, due minute     ${calls(fleetCounted.dueMinute)}`);
+  console.log(`  scheduler, per refresh    ${versus(usage.enqueue, documentedFleet.enqueue, "the due minute less the idle one")}`);
+  console.log(`  worker, per refresh       ${versus(usage.worker, documentedFleet.worker)}`);
+  console.log(`  event source, per refresh ${calls(FLEET_CALLS.eventSource)} (Lambda's, outside our code: documented, not counted)`);
+  console.log(`  scheduler, idle minute    ${versus(usage.idleMinute, documentedFleet.idleMinute)}`);
+  console.log(
+    `  fleet metrics per hour    ${usage.metrics} (docs/cost.md: ${documentedFleet.metrics}); line bytes: worker ${usage.workerLogBytes} per refresh (docs/cost.md: at most ${documentedFleet.workerLogBytes}), ` +
+      `scheduler ${usage.minuteLogBytes} per minute (at most ${documentedFleet.minuteLogBytes})`,
+  );
+  console.log(
+    `  estimated, not counted    due-index writes ${e.indexWriteUnits} WRU and query reads ${e.queryReadUnits} RRU per refresh (moto reports no consumed capacity); ` +
+      `idle receives of ${e.pollers} pollers every ${e.longPollSeconds} s (no event source here); ${e.failingShare * 100} % of credentials failing (their metrics, the Metrics Insights alarm's series)`,
+  );
+  const fleet = priced(fleetMonth(usage, FLEET_CREDENTIALS));
   printLines(fleet);
-  console.log(`  fleet                     ${usd(totalUsd(fleet))} per credential-month (target <= $1.00)`);
+  const fleetDocumented = totalUsd(priced(fleetMonth(documentedFleet, FLEET_CREDENTIALS)));
+  console.log(`  fleet, counted            ${usd(totalUsd(fleet))} per credential-month (target <= $1.00; docs/cost.md, documented calls: ${usd(fleetDocumented)})`);
 }

@@ -1,11 +1,13 @@
 // docs/cost.md's model rests on documented usage (bin/docs/cost/model.ts); this checks it against
 // counted usage: a credential configured as the synthesized construct configures its function runs
-// two hours of the schedule behind an AWS front, and its calls, metrics and log lines must be what
-// the page says. (The page's tables are checked for staleness in generated.test.ts.)
+// two hours of the schedule behind an AWS front, and a fleet credential is enqueued by the scheduler
+// and run by the worker behind one; their calls, metrics and log lines must be what the page says.
+// (The page's tables are checked for staleness in generated.test.ts.)
 import { describe, expect } from "vitest";
-import { DEDICATED_STACK, EMF_LINE_BYTES, HEALTHY_METRICS, RUN_CALLS, callUsage } from "../../bin/docs/cost/model.js";
+import { DEDICATED_STACK, EMF_LINE_BYTES, HEALTHY_METRICS, RUN_CALLS, callUsage, documentedFleetUsage } from "../../bin/docs/cost/model.js";
 import { renderCostPage } from "../../bin/docs/cost/page.js";
 import { countScheduledRuns, functionMetricPolicy, stackFacts } from "../support/counted-day.js";
+import { countFleetRefresh } from "../support/counted-fleet.js";
 import { TICK_MS } from "../support/schedule.js";
 import { refresherStack } from "../infra/support.js";
 import { test } from "../protocol/front.js";
@@ -27,6 +29,20 @@ describe("the cost model's documented usage", () => {
     expect(Math.max(...counted.lineBytes.Skipped!)).toBeLessThanOrEqual(EMF_LINE_BYTES.skipped);
     expect(Math.max(...counted.lineBytes.Refreshed!)).toBeLessThanOrEqual(EMF_LINE_BYTES.refreshed);
   }, 120_000);
+
+  test("matches a counted fleet refresh and an idle scheduler minute", async ({ front }) => {
+    const { usage, outcome } = await countFleetRefresh(front);
+    const documented = documentedFleetUsage();
+    expect(outcome).toBe("Refreshed");
+    expect({ enqueue: usage.enqueue, worker: usage.worker, idleMinute: usage.idleMinute, metrics: usage.metrics }).toEqual({
+      enqueue: documented.enqueue,
+      worker: documented.worker,
+      idleMinute: documented.idleMinute,
+      metrics: documented.metrics,
+    });
+    expect(usage.workerLogBytes).toBeLessThanOrEqual(documented.workerLogBytes);
+    expect(usage.minuteLogBytes).toBeLessThanOrEqual(documented.minuteLogBytes);
+  }, 60_000);
 
   test("refuses a call it has no price for, rather than counting it as free", () => {
     expect(() => callUsage({ "secretsmanager:ListSecrets": 1 })).toThrow(/no price for the call secretsmanager:ListSecrets/);

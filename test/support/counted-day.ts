@@ -24,6 +24,17 @@ export function stackFacts(template: Template): StackFacts {
   return { alarmMetrics, secrets: Object.keys(template.findResources("AWS::SecretsManager::Secret")).length };
 }
 
+/** The calls `front` logged since its last reset, by `<service>:<Operation>`. */
+export const frontCalls = (front: AwsFront): CallCounts => addCalls(...front.calls().map((call) => [{ [`${call.service}:${call.operation}`]: 1 }, 1] as const));
+
+/** The metrics an EMF line declares, each as `namespace/name/dimension=value,…` (CloudWatch bills each such metric per hour it is sent). */
+export function declaredMetrics(line: Readonly<Record<string, unknown>>): string[] {
+  const aws = line._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+  return aws.CloudWatchMetrics.flatMap((directive) =>
+    directive.Metrics.map((metric) => `${directive.Namespace}/${metric.Name}/${directive.Dimensions.flat().map((name) => `${name}=${String(line[name])}`).join(",")}`),
+  );
+}
+
 export interface CountedRun {
   readonly outcome: RunOutcome;
   readonly calls: CallCounts;
@@ -51,20 +62,17 @@ export async function countScheduledRuns(front: AwsFront, ticks: number, policy:
     for (let tick = 0; tick < ticks; tick++) {
       front.clock.advance(TICK_MS);
       const { outcome } = await fixture.run({ endpoint: front.endpoint });
-      runs.push({ outcome, calls: addCalls(...front.calls().map((call) => [{ [`${call.service}:${call.operation}`]: 1 }, 1] as const)) });
+      runs.push({ outcome, calls: frontCalls(front) });
       front.reset();
     }
     const { lines, raw } = fixture.telemetry;
     const hours = new Map<number, Set<string>>();
     const lineBytes: Record<string, number[]> = {};
     lines.forEach((line, index) => {
-      const aws = line._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
       // One line per tick: the hour of ticks it belongs to.
       const hour = Math.floor((index * TICK_MS) / 3_600_000);
       const declared = hours.get(hour) ?? new Set<string>();
-      for (const directive of aws.CloudWatchMetrics) {
-        for (const metric of directive.Metrics) declared.add(`${directive.Namespace}/${metric.Name}/${directive.Dimensions.flat().map((name) => `${name}=${String(line[name])}`).join(",")}`);
-      }
+      for (const metric of declaredMetrics(line)) declared.add(metric);
       hours.set(hour, declared);
       (lineBytes[String(line.outcome)] ??= []).push(Buffer.byteLength(raw[index]!));
     });

@@ -1,7 +1,8 @@
 // The cost model of docs/cost.md: $ per credential-month from usage (calls, invocations, metric-hours,
 // log bytes, alarms, secrets) times the price table (./prices.ts). `npm run bench` feeds it counted
 // usage (test/bench/cost.ts); docs/cost.md is generated from the documented usage below, and
-// test/docs/cost.test.ts checks that a counted day matches it.
+// test/docs/cost.test.ts checks that a counted dedicated day and a counted fleet refresh match it.
+import { DUE_SHARDS } from "../../../lambda/settings.js";
 import { PRICES, type PriceId } from "./prices.js";
 
 /** AWS bills a month as 730 hours. */
@@ -33,8 +34,13 @@ const CALL_UNITS: Readonly<Record<string, Partial<Record<PriceId, number>>>> = {
   "dynamodb:GetItem": { dynamodbReads: 1 },
   "dynamodb:UpdateItem": { dynamodbWrites: 1 },
   "dynamodb:PutItem": { dynamodbWrites: 1 },
+  // The scheduler's due-index query: index reads are eventually consistent (0.5 RRU per 4 KB); an idle
+  // shard's page is empty. The items a page returns are priced per refresh (FLEET_ESTIMATES).
+  "dynamodb:Query": { dynamodbReads: 0.5 },
   "events:PutEvents": { customEvents: 1 },
   "sqs:SendMessage": { sqsRequests: 1 },
+  // Up to 10 messages of a few bytes each: one request.
+  "sqs:SendMessageBatch": { sqsRequests: 1 },
   "sqs:ReceiveMessage": { sqsRequests: 1 },
   "sqs:DeleteMessage": { sqsRequests: 1 },
   "sts:AssumeRole": { stsRequests: 1 },
@@ -191,104 +197,104 @@ export function documentedDedicatedDay(a: Assumptions = ASSUMPTIONS): DedicatedD
 }
 
 /**
- * One fleet refresh (docs/fleet.md): the calls around `runRefresh` in the scheduler and the worker,
- * the run's own calls, and what a call count does not show (index writes, query reads).
+ * What a fleet's own code calls and logs (docs/fleet.md), per refresh and per scheduler minute: counted
+ * by `npm run bench` (test/support/counted-fleet.ts), or as documented (`documentedFleetUsage`).
  */
-export interface FleetRefresh {
-  readonly calls: CallCounts;
-  /** Worker invocations per refresh (1 with a batch size of 1). */
-  readonly invocations: number;
-  /** Write units on the `due` index: the scheduler's mark (projection ALL) and the worker's new `nextDueAt` (the key moves: 2). */
-  readonly indexWriteUnits: number;
-  /** Read units of the scheduler's query per credential found due (a 1 MB page holds hundreds of items). */
-  readonly queryReadUnits: number;
-  readonly logBytes: number;
+export interface FleetUsage {
+  /** What one due credential adds to its scheduler minute: its claim and its message. */
+  readonly enqueue: CallCounts;
+  /** The worker's calls for one message, `runRefresh`'s included. */
+  readonly worker: CallCounts;
+  /** A scheduler minute that finds nothing due: what the fleet calls every minute whatever its size. */
+  readonly idleMinute: CallCounts;
+  /** Bytes of the worker's lines per refresh (without Lambda's own). */
+  readonly workerLogBytes: number;
+  /** Bytes of the scheduler's lines per minute (without Lambda's own). */
+  readonly minuteLogBytes: number;
+  /** Distinct metrics a healthy fleet sends every hour: the runs' aggregates and the scheduler's counts, dimension `Fleet`. */
+  readonly metrics: number;
 }
 
-/** What a fleet pays whatever the number of credentials (docs/fleet.md), per month. */
-export interface FleetFixed {
-  readonly alarmMetrics: number;
-  /** Metrics the `GROUP BY Credential` Metrics Insights alarm analyzes: the failing credentials' series. */
-  readonly metricsInsightsAlarmMetrics: number;
-  /** Metrics sent all month: per-fleet aggregates and the scheduler's counts. */
-  readonly metrics: number;
-  /** Per-credential failure metrics, in metric-months: only failing credentials send them. */
-  readonly failureMetricMonths: number;
-  readonly schedulerInvocations: number;
-  readonly schedulerQueryReadUnits: number;
-  /** The event source mapping's receives that find the queue empty. */
-  readonly idleReceives: number;
-  readonly logBytes: number;
+/**
+ * The fleet's calls besides `runRefresh`'s (docs/fleet.md, "Shape"). `npm run bench` counts them
+ * against moto behind the AWS front and prints what differs; test/docs/cost.test.ts fails when they change.
+ */
+export const FLEET_CALLS = {
+  /** Every scheduler minute: one due-index query per shard (a shard with more than a 1 MB page of due items pages on). */
+  idleMinute: { "dynamodb:Query": DUE_SHARDS },
+  /** A due credential's claim, and its message: counted alone in its minute; up to 10 credentials share a batch, so an upper bound. */
+  enqueue: { "dynamodb:UpdateItem": 1, "sqs:SendMessageBatch": 1 },
+  /** The worker around `runRefresh`: the run session, the registry read, the write budget, the outcome record. */
+  worker: { "sts:AssumeRole": 1, "dynamodb:GetItem": 1, "dynamodb:UpdateItem": 2 },
+  /**
+   * Lambda's SQS event source receives the message and deletes it once the worker returns: outside our
+   * code, so never counted here; one of each for a batch of one (docs/fleet.md, "Batch size").
+   */
+  eventSource: { "sqs:ReceiveMessage": 1, "sqs:DeleteMessage": 1 },
+} as const satisfies Record<string, CallCounts>;
+
+/** Bytes of a worker's refresh line and of a scheduler's minute line, rounded up from the counted ones (`npm run bench` prints them). */
+export const FLEET_LINE_BYTES = { refresh: 1_200, minute: 600 } as const;
+
+/** Metrics a healthy fleet sends every hour: the runs' 8 aggregates (every run metric but `RefreshTokenTtl`) and the scheduler's 4 counts. */
+export const FLEET_METRICS = 12;
+
+/** Metrics the fleet's standard alarms read: overdue, the scheduler's heartbeat, worker errors, the dead-letter queue (docs/fleet.md, "Alarms"). */
+export const FLEET_ALARM_METRICS = 4;
+
+/** The fleet's usage as documented above. */
+export function documentedFleetUsage(): FleetUsage {
+  return {
+    enqueue: FLEET_CALLS.enqueue,
+    worker: addCalls([FLEET_CALLS.worker, 1], [RUN_CALLS.refreshed, 1]),
+    idleMinute: FLEET_CALLS.idleMinute,
+    workerLogBytes: FLEET_LINE_BYTES.refresh,
+    minuteLogBytes: FLEET_LINE_BYTES.minute,
+    metrics: FLEET_METRICS,
+  };
 }
+
+/**
+ * What the fleet's figure estimates because nothing here can count it (docs/cost.md, "What stays
+ * estimated"): moto reports no consumed capacity, no Lambda event source polls here, and a healthy
+ * fleet has no failing credentials to count.
+ */
+export const FLEET_ESTIMATES = {
+  /** Write units on the `due` index per refresh (projection ALL): the claim rewrites the item there, the run's record moves its key (a delete and a put). */
+  indexWriteUnits: 3,
+  /** Read units of the scheduler's query per credential found due: an item under 1 KB of an eventually consistent page, budgeted at a whole 4 KB page. */
+  queryReadUnits: 0.5,
+  /** Credentials failing at any time: each sends `RefreshFailed` and its cause per credential, and is a series the Metrics Insights alarm analyzes. */
+  failingShare: 0.01,
+  /** Lambda's SQS pollers, each long-polling this long: the receives that find the queue empty, all month. */
+  pollers: 5,
+  longPollSeconds: 20,
+} as const;
 
 /** A fleet credential's month at `credentials` credentials: two secrets, its refreshes, and its share of the fixed part. */
-export function fleetMonth(refresh: FleetRefresh, fixed: FleetFixed, credentials: number, a: Assumptions = ASSUMPTIONS): Usage[] {
+export function fleetMonth(usage: FleetUsage, credentials: number, a: Assumptions = ASSUMPTIONS, e: typeof FLEET_ESTIMATES = FLEET_ESTIMATES): Usage[] {
   const refreshes = refreshesPerMonth(a);
+  const minutes = HOURS_PER_MONTH * 60;
   const share = (quantity: number) => quantity / credentials;
   const fixedShare = `÷ ${credentials.toLocaleString("en-US")} credentials`;
+  const failing = credentials * e.failingShare;
+  const idleReceives = e.pollers * ((HOURS_PER_MONTH * 3_600) / e.longPollSeconds);
   return [
     { price: "secrets", quantity: 2, what: "client and token secret" },
-    ...callUsage(refresh.calls, refreshes),
-    ...invocations(refresh.invocations * refreshes, `${Math.round(refreshes).toLocaleString("en-US")} worker runs`, a),
-    { price: "dynamodbWrites", quantity: refresh.indexWriteUnits * refreshes, what: "due index" },
-    { price: "dynamodbReads", quantity: refresh.queryReadUnits * refreshes, what: "scheduler query" },
-    ...logs(refresh.logBytes * refreshes, "worker lines", a),
-    { price: "alarmMetrics", quantity: share(fixed.alarmMetrics), what: `${fixed.alarmMetrics} fleet alarms ${fixedShare}` },
-    { price: "metricsInsightsAlarmMetrics", quantity: share(fixed.metricsInsightsAlarmMetrics), what: `GROUP BY Credential alarm ${fixedShare}` },
-    { price: "metrics", quantity: share(fixed.metrics + fixed.failureMetricMonths), what: `${fixed.metrics} fleet metrics + failing credentials' metrics ${fixedShare}` },
-    ...invocations(share(fixed.schedulerInvocations), `scheduler ${fixedShare}`, a),
-    { price: "dynamodbReads", quantity: share(fixed.schedulerQueryReadUnits), what: `scheduler queries ${fixedShare}` },
-    { price: "sqsRequests", quantity: share(fixed.idleReceives), what: `idle receives ${fixedShare}` },
-    ...logs(share(fixed.logBytes), `scheduler lines ${fixedShare}`, a),
+    ...callUsage(addCalls([usage.enqueue, 1], [usage.worker, 1], [FLEET_CALLS.eventSource, 1]), refreshes),
+    ...invocations(refreshes, `${Math.round(refreshes).toLocaleString("en-US")} worker runs`, a),
+    { price: "dynamodbWrites", quantity: e.indexWriteUnits * refreshes, what: "due index (estimate)" },
+    { price: "dynamodbReads", quantity: e.queryReadUnits * refreshes, what: "scheduler query, the items found (estimate)" },
+    ...logs((usage.workerLogBytes + a.platformLogBytesPerInvocation) * refreshes, "worker lines", a),
+    { price: "alarmMetrics", quantity: share(FLEET_ALARM_METRICS), what: `${FLEET_ALARM_METRICS} fleet alarms ${fixedShare}` },
+    { price: "metricsInsightsAlarmMetrics", quantity: share(failing), what: `GROUP BY Credential alarm over the failing credentials (estimate) ${fixedShare}` },
+    { price: "metrics", quantity: share(usage.metrics + failing * 2), what: `${usage.metrics} fleet metrics + failing credentials' metrics (estimate) ${fixedShare}` },
+    ...invocations(share(minutes), `scheduler ${fixedShare}`, a),
+    ...callUsage(usage.idleMinute, share(minutes)).map((line) => ({ ...line, what: `scheduler's ${line.what} ${fixedShare}` })),
+    { price: "sqsRequests", quantity: share(idleReceives), what: `idle receives (estimate) ${fixedShare}` },
+    ...logs(share(minutes * (usage.minuteLogBytes + a.platformLogBytesPerInvocation)), `scheduler lines ${fixedShare}`, a),
   ];
 }
 
 /** How many credentials the fleet figure is for. */
 export const FLEET_CREDENTIALS = 1_000;
-
-/**
- * The calls of one fleet refresh around `runRefresh`, from docs/fleet.md (the fleet runtime is not
- * counted yet): the scheduler enqueues and marks the item; the worker receives, assumes the run role,
- * takes a write-budget token, reads the item, runs, records the outcome, and deletes the message.
- */
-export const FLEET_WRAPPER_CALLS = {
-  "sqs:SendMessage": 1,
-  "dynamodb:UpdateItem": 3,
-  "sqs:ReceiveMessage": 1,
-  "sts:AssumeRole": 1,
-  "dynamodb:GetItem": 1,
-  "sqs:DeleteMessage": 1,
-} as const satisfies CallCounts;
-
-/** A fleet refresh as documented: the wrapper's calls plus a dedicated refreshing run's (the same `runRefresh`). */
-export function documentedFleetRefresh(runCalls: CallCounts = RUN_CALLS.refreshed): FleetRefresh {
-  return {
-    calls: addCalls([FLEET_WRAPPER_CALLS, 1], [runCalls, 1]),
-    invocations: 1,
-    indexWriteUnits: 3,
-    queryReadUnits: 0.5,
-    logBytes: EMF_LINE_BYTES.refreshed + 200 + ASSUMPTIONS.platformLogBytesPerInvocation,
-  };
-}
-
-/** The fleet's fixed part as documented (docs/fleet.md, "Telemetry and paging at constant cost"). */
-export function documentedFleetFixed(credentials: number = FLEET_CREDENTIALS): FleetFixed {
-  const minutes = HOURS_PER_MONTH * 60;
-  /** 1 % of the credentials failing at any time, each sending RefreshFailed and one cause. */
-  const failing = credentials / 100;
-  return {
-    // OverdueCredentials, the scheduler's heartbeat, worker errors, the dead-letter queue.
-    alarmMetrics: 4,
-    metricsInsightsAlarmMetrics: failing,
-    // 8 run aggregates with dimension Fleet (no RefreshTokenTtl) and the scheduler's 4 counts.
-    metrics: 12,
-    failureMetricMonths: failing * 2,
-    schedulerInvocations: minutes,
-    // 8 shard queries a minute, 0.5 RRU each at least.
-    schedulerQueryReadUnits: minutes * 8 * 0.5,
-    // 5 pollers long-polling 20 s each.
-    idleReceives: 5 * ((HOURS_PER_MONTH * 3_600) / 20),
-    // One line of counts per minute.
-    logBytes: minutes * (600 + ASSUMPTIONS.platformLogBytesPerInvocation),
-  };
-}

@@ -7,14 +7,17 @@ import {
   ASSUMPTIONS,
   DEDICATED_STACK,
   EMF_LINE_BYTES,
+  FLEET_ALARM_METRICS,
+  FLEET_CALLS,
   FLEET_CREDENTIALS,
-  FLEET_WRAPPER_CALLS,
+  FLEET_ESTIMATES,
+  FLEET_LINE_BYTES,
+  FLEET_METRICS,
   HOURS_PER_MONTH,
   RUN_CALLS,
   dedicatedMonth,
   documentedDedicatedDay,
-  documentedFleetFixed,
-  documentedFleetRefresh,
+  documentedFleetUsage,
   fleetMonth,
   priced,
   refreshesPerMonth,
@@ -97,14 +100,16 @@ function dedicated(): string {
 }
 
 function fleet(): string {
-  const refresh = documentedFleetRefresh();
-  const fixed = documentedFleetFixed();
+  const e = FLEET_ESTIMATES;
+  const minutes = HOURS_PER_MONTH * 60;
   return [
-    `Per refresh: ${calls(refresh.calls)}; ${refresh.indexWriteUnits} write units on the \`due\` index, ${refresh.queryReadUnits} read units of the scheduler's query, one worker invocation. Around \`runRefresh\` (from docs/fleet.md): ${calls(FLEET_WRAPPER_CALLS)}.`,
+    `Per refresh, counted against moto behind the AWS front (\`npm run bench\`, \`test/docs/cost.test.ts\`): the scheduler claims the due credential and sends its message, ${calls(FLEET_CALLS.enqueue)} (alone in its minute: up to 10 credentials share a batch); the worker takes ${calls(FLEET_CALLS.worker)} around \`runRefresh\`'s ${calls(RUN_CALLS.refreshed)}; one worker invocation and a line of at most ${number(FLEET_LINE_BYTES.refresh)} bytes. Not counted: Lambda's SQS event source receives and deletes the message outside our code, ${calls(FLEET_CALLS.eventSource)}.`,
     "",
-    `Fixed per fleet and month: ${fixed.alarmMetrics} standard alarms, the Metrics Insights alarm over ${number(fixed.metricsInsightsAlarmMetrics)} failing credentials' series (1 % failing at any time), ${fixed.metrics} fleet metrics plus ${number(fixed.failureMetricMonths)} metric-months of per-credential failure metrics, ${number(fixed.schedulerInvocations)} scheduler invocations, ${number(fixed.schedulerQueryReadUnits)} query read units, ${number(fixed.idleReceives)} idle receives (5 pollers, 20 s long polls).`,
+    `Fixed per fleet and month: every minute a scheduler invocation (${number(minutes)}) with ${calls(FLEET_CALLS.idleMinute)} (one per shard of the \`due\` index; counted in an idle minute) and a line of at most ${number(FLEET_LINE_BYTES.minute)} bytes; ${FLEET_METRICS} fleet metrics (counted: the runs' aggregates and the scheduler's counts); ${FLEET_ALARM_METRICS} standard alarms and the Metrics Insights alarm.`,
     "",
-    breakdown(priced(fleetMonth(refresh, fixed, FLEET_CREDENTIALS)), `Total, fleet at ${number(FLEET_CREDENTIALS)} credentials`),
+    `Estimated, not counted: ${e.indexWriteUnits} write units on the \`due\` index and ${e.queryReadUnits} read units of the scheduler's query per refresh (moto reports no consumed capacity); ${number(e.pollers * ((HOURS_PER_MONTH * 3_600) / e.longPollSeconds))} idle receives a month (${e.pollers} pollers, ${e.longPollSeconds} s long polls: Lambda's event source does not run here); ${e.failingShare * 100} % of the credentials failing at any time, each sending two metrics and analyzed by the Metrics Insights alarm (a healthy test fleet has none).`,
+    "",
+    breakdown(priced(fleetMonth(documentedFleetUsage(), FLEET_CREDENTIALS)), `Total, fleet at ${number(FLEET_CREDENTIALS)} credentials`),
   ].join("\n");
 }
 
