@@ -22,7 +22,7 @@ import {
 import { countScheduledRuns, functionMetricPolicy, stackFacts, type CountedRun } from "../support/counted-day.js";
 import { countFleetRefresh } from "../support/counted-fleet.js";
 import { TICKS_PER_DAY } from "../support/schedule.js";
-import { refresherStack } from "../infra/support.js";
+import { fleetStack, refresherStack } from "../infra/support.js";
 import { withFront } from "./front.js";
 
 const usd = (value: number) => `$${value.toFixed(4)}`;
@@ -32,7 +32,7 @@ const same = (a: CallCounts, b: CallCounts) => JSON.stringify(Object.entries(a).
 function printLines(lines: readonly CostLine[]): void {
   for (const line of byPrice(lines).sort((a, b) => b.usd - a.usd)) {
     const price = PRICES[line.price];
-    const quantity = line.quantity.toLocaleString("en-US", { maximumFractionDigits: 2 });
+    const quantity = line.quantity.toLocaleString("en-US", { maximumFractionDigits: line.quantity < 1 ? 4 : 2 });
     console.log(`  ${`${price.service}, ${price.item}`.padEnd(70)} ${`${quantity} ${price.unit}`.padStart(28)} ${usd(line.usd).padStart(9)}`);
   }
 }
@@ -71,12 +71,13 @@ export async function benchCost(motoEndpoint: string): Promise<void> {
   console.log(`  dedicated, counted        ${usd(totalUsd(dedicated))} per credential-month (target <= $2.00; docs/cost.md, documented calls: ${usd(documented)})`);
 
   const fleetCounted = await withFront(motoEndpoint, countFleetRefresh);
-  const { usage } = fleetCounted;
+  const usage = { ...fleetCounted.usage, alarmMetrics: stackFacts(fleetStack().template).alarmMetrics };
   const documentedFleet = documentedFleetUsage();
   const e = FLEET_ESTIMATES;
   console.log(
     `\nfleet at ${FLEET_CREDENTIALS.toLocaleString("en-US")} credentials: one IoT credential through a scheduler minute, the worker (${fleetCounted.outcome}) and an idle minute, ` +
-      `against moto behind the AWS front; the fleet's ${FLEET_CREDENTIALS.toLocaleString("en-US")} share the fixed part`,
+      `against moto behind the AWS front; the fleet's ${FLEET_CREDENTIALS.toLocaleString("en-US")} share the fixed part; the synthesized fleet stack: ` +
+      `${usage.alarmMetrics} standard alarm metrics (docs/cost.md: ${documentedFleet.alarmMetrics}) and the Metrics Insights alarm`,
   );
   console.log(`  scheduler, due minute     ${calls(fleetCounted.dueMinute)}`);
   console.log(`  scheduler, per refresh    ${versus(usage.enqueue, documentedFleet.enqueue, "the due minute less the idle one")}`);

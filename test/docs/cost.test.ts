@@ -9,7 +9,7 @@ import { renderCostPage } from "../../bin/docs/cost/page.js";
 import { countScheduledRuns, functionMetricPolicy, stackFacts } from "../support/counted-day.js";
 import { countFleetRefresh } from "../support/counted-fleet.js";
 import { TICK_MS } from "../support/schedule.js";
-import { refresherStack } from "../infra/support.js";
+import { fleetStack, refresherStack } from "../infra/support.js";
 import { test } from "../protocol/front.js";
 
 const HOURS = 2;
@@ -30,7 +30,7 @@ describe("the cost model's documented usage", () => {
     expect(Math.max(...counted.lineBytes.Refreshed!)).toBeLessThanOrEqual(EMF_LINE_BYTES.refreshed);
   }, 120_000);
 
-  test("matches a counted fleet refresh and an idle scheduler minute", async ({ front }) => {
+  test("matches a counted fleet refresh, an idle scheduler minute and the synthesized fleet's alarms", async ({ front }) => {
     const { usage, outcome } = await countFleetRefresh(front);
     const documented = documentedFleetUsage();
     expect(outcome).toBe("Refreshed");
@@ -40,6 +40,7 @@ describe("the cost model's documented usage", () => {
       idleMinute: documented.idleMinute,
       metrics: documented.metrics,
     });
+    expect(stackFacts(fleetStack().template).alarmMetrics).toBe(documented.alarmMetrics);
     expect(usage.workerLogBytes).toBeLessThanOrEqual(documented.workerLogBytes);
     expect(usage.minuteLogBytes).toBeLessThanOrEqual(documented.minuteLogBytes);
   }, 60_000);

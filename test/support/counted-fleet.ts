@@ -17,8 +17,8 @@ import { registerSensitive } from "./leak-guard.js";
 const SECONDS_LEFT = 5 * 60;
 
 export interface CountedFleet {
-  /** The counted usage, as the cost model takes it. */
-  readonly usage: FleetUsage;
+  /** The counted usage, as the cost model takes it but for the stack's alarms (`stackFacts` of the synthesized fleet). */
+  readonly usage: Omit<FleetUsage, "alarmMetrics">;
   /** The run's outcome (a refresh unless something is wrong with the setup). */
   readonly outcome: RunOutcome;
   /** The whole minute that found the credential due, its queries included. */

@@ -197,8 +197,9 @@ export function documentedDedicatedDay(a: Assumptions = ASSUMPTIONS): DedicatedD
 }
 
 /**
- * What a fleet's own code calls and logs (docs/fleet.md), per refresh and per scheduler minute: counted
- * by `npm run bench` (test/support/counted-fleet.ts), or as documented (`documentedFleetUsage`).
+ * What a fleet's own code calls and logs (docs/fleet.md), per refresh and per scheduler minute, and
+ * the alarms its stack bills: counted by `npm run bench` (test/support/counted-fleet.ts, and the
+ * synthesized fleet stack), or as documented (`documentedFleetUsage`).
  */
 export interface FleetUsage {
   /** What one due credential adds to its scheduler minute: its claim and its message. */
@@ -213,6 +214,8 @@ export interface FleetUsage {
   readonly minuteLogBytes: number;
   /** Distinct metrics a healthy fleet sends every hour: the runs' aggregates and the scheduler's counts, dimension `Fleet`. */
   readonly metrics: number;
+  /** Metrics the fleet's standard alarms read (its Metrics Insights alarm is priced per series it analyzes). */
+  readonly alarmMetrics: number;
 }
 
 /**
@@ -251,6 +254,7 @@ export function documentedFleetUsage(): FleetUsage {
     workerLogBytes: FLEET_LINE_BYTES.refresh,
     minuteLogBytes: FLEET_LINE_BYTES.minute,
     metrics: FLEET_METRICS,
+    alarmMetrics: FLEET_ALARM_METRICS,
   };
 }
 
@@ -286,7 +290,7 @@ export function fleetMonth(usage: FleetUsage, credentials: number, a: Assumption
     { price: "dynamodbWrites", quantity: e.indexWriteUnits * refreshes, what: "due index (estimate)" },
     { price: "dynamodbReads", quantity: e.queryReadUnits * refreshes, what: "scheduler query, the items found (estimate)" },
     ...logs((usage.workerLogBytes + a.platformLogBytesPerInvocation) * refreshes, "worker lines", a),
-    { price: "alarmMetrics", quantity: share(FLEET_ALARM_METRICS), what: `${FLEET_ALARM_METRICS} fleet alarms ${fixedShare}` },
+    { price: "alarmMetrics", quantity: share(usage.alarmMetrics), what: `${usage.alarmMetrics} fleet alarms ${fixedShare}` },
     { price: "metricsInsightsAlarmMetrics", quantity: share(failing), what: `GROUP BY Credential alarm over the failing credentials (estimate) ${fixedShare}` },
     { price: "metrics", quantity: share(usage.metrics + failing * 2), what: `${usage.metrics} fleet metrics + failing credentials' metrics (estimate) ${fixedShare}` },
     ...invocations(share(minutes), `scheduler ${fixedShare}`, a),
