@@ -3,7 +3,8 @@
 //   the tarball alone and gets real copies of what npm installs with it, so its node_modules is
 //   measured as a service would have it;
 // - a CommonJS TypeScript CDK app (what `cdk init app --language typescript` makes) that creates a
-//   TokenRefresher and grants a service role read access; it brings its own aws-cdk-lib and constructs.
+//   TokenRefresher, grants a service role read access, and creates a TokenRefresherFleet; it brings its
+//   own aws-cdk-lib and constructs.
 // Used by test/consumer/consumer.test.ts and test/bench/package.ts.
 import { execFile } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -24,7 +25,7 @@ export const CREDENTIAL_NAME = "plant-a";
 /** The consumer's CDK app (bin/app.ts of a `cdk init` project). */
 export const APP_TS = `import { App, Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
-import { TokenRefresher, type TokenRefresherProps } from "token-refresher/cdk";
+import { TokenRefresher, TokenRefresherFleet, type TokenRefresherProps } from "token-refresher/cdk";
 
 const app = new App();
 const stack = new Stack(app, "${CONSUMER_STACK}", { env: { account: "123456789012", region: "eu-west-1" } });
@@ -35,6 +36,7 @@ const props: TokenRefresherProps = {
 const plant = new TokenRefresher(stack, "PlantA", props);
 const service = new iam.Role(stack, "ServiceRole", { assumedBy: new iam.ServicePrincipal("ecs-tasks.amazonaws.com") });
 plant.grantRead(service);
+new TokenRefresherFleet(stack, "Plants", { fleetName: "plants" });
 app.synth();
 `;
 

@@ -47,7 +47,7 @@ function resourcesOfType(type: string): [string, Resource][] {
 describe("the packed package", () => {
   it("holds the build and the README, and no tests or sources", () => {
     const paths = consumer.packed.files.map((file) => file.path);
-    expect(paths).toEqual(expect.arrayContaining(["package.json", "README.md", "dist/cdk.mjs", "dist/reader.mjs", "dist/token-refresher.mjs", "dist/handler/index.mjs"]));
+    expect(paths).toEqual(expect.arrayContaining(["package.json", "README.md", "dist/cdk.mjs", "dist/reader.mjs", "dist/token-refresher.mjs", "dist/handler/index.mjs", "dist/fleet/scheduler/index.mjs", "dist/fleet/worker/index.mjs"]));
     expect(paths.filter((path) => !/^(dist\/|package\.json$|README\.md$)/.test(path))).toEqual([]);
     expect(paths.filter((path) => /(^|\/)(test|\.ci)\//.test(path) || /\.test\./.test(path))).toEqual([]);
     expect(paths.filter((path) => path.startsWith("dist/types/") && !path.endsWith(".d.ts"))).toEqual([]);
@@ -147,11 +147,15 @@ describe("a CDK app that installs the package", () => {
     expect(existsSync(join(consumer.app.dir, "build", "app.js"))).toBe(true);
   });
 
-  it("synthesizes the construct with the shipped handler asset: no lockfile, esbuild or Docker at the consumer", () => {
-    const functions = resourcesOfType("AWS::Lambda::Function").filter(([, fn]) => fn.Properties.Handler === "index.handler");
+  it.each([
+    ["the refresher", "PlantAFunction", "handler"],
+    ["the fleet's scheduler", "PlantsSchedulerFunction", "fleet/scheduler"],
+    ["the fleet's worker", "PlantsWorkerFunction", "fleet/worker"],
+  ])("synthesizes %s with the shipped bundle as its asset: no lockfile, esbuild or Docker at the consumer", (_, logicalIdPrefix, bundle) => {
+    const functions = resourcesOfType("AWS::Lambda::Function").filter(([id]) => id.startsWith(logicalIdPrefix));
     expect(functions).toHaveLength(1);
     const [, fn] = functions[0]!;
-    expect(fn.Properties.Runtime).toBe("nodejs22.x");
+    expect([fn.Properties.Runtime, fn.Properties.Handler]).toEqual(["nodejs22.x", "index.handler"]);
     const s3Key = (fn.Properties.Code as { S3Key: string }).S3Key;
     const manifest = JSON.parse(readFileSync(join(consumer.cdkOut, `${CONSUMER_STACK}.assets.json`), "utf8")) as {
       files: Record<string, { source: { path: string; packaging: string }; destinations: Record<string, { objectKey: string }> }>;
@@ -161,7 +165,7 @@ describe("a CDK app that installs the package", () => {
     expect(assets[0]!.source.packaging).toBe("zip");
     const assetDir = join(consumer.cdkOut, assets[0]!.source.path);
     expect(readdirSync(assetDir).sort()).toEqual(["index.mjs", "index.mjs.map"]);
-    const shipped = readFileSync(join(consumer.app.dir, "node_modules", "token-refresher", "dist", "handler", "index.mjs"));
+    const shipped = readFileSync(join(consumer.app.dir, "node_modules", "token-refresher", "dist", bundle, "index.mjs"));
     expect(readFileSync(join(assetDir, "index.mjs")).equals(shipped), "the asset is the packed bundle, byte for byte").toBe(true);
   });
 

@@ -23,6 +23,7 @@ import { Telemetry } from "../../lambda/telemetry/telemetry.js";
 import type { AuthServer } from "../oauth2/auth-server.js";
 import { secretsClient, uniqueName } from "./aws.js";
 import { createStateTable } from "./refresher.js";
+import { storedIotPair } from "./iot-fixture.js";
 
 export const ACCOUNT = "123456789012";
 
@@ -261,16 +262,7 @@ export async function addIotCredential(
 ): Promise<FleetCredential & { readonly app: IotApp }> {
   const secret = `s3cr3t-${uniqueName("iot")}-${uniqueName("key")}`;
   const app = platform.addApp({ appId: uniqueName("app"), secret, ...(options.accessTokenTtlSeconds && { accessTokenTtlSeconds: options.accessTokenTtlSeconds }) });
-  const pair = app.issuePair();
-  const expiresAt = options.now + options.secondsLeft * 1000;
-  const document = {
-    accessToken: pair.accessToken,
-    refreshToken: pair.refreshToken,
-    tokenType: "bearer",
-    scope: "default",
-    expiresAt: new Date(expiresAt).toISOString(),
-    refreshedAt: new Date(expiresAt - 3600 * 1000).toISOString(),
-  };
+  const document = storedIotPair(app.issuePair(), options.now + options.secondsLeft * 1000);
   const client = { appId: app.appId, secret, caCertificate: pki.caPem, clientCertificate: pki.client.certPem, clientKey: pki.client.keyPem };
   return { ...(await addCredential(parts, "iot", platform.baseUrl, client, document, options.now)), app };
 }

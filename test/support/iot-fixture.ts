@@ -2,7 +2,7 @@ import type { RefresherConfig } from "../../lambda/config/index.js";
 import type { RetryPolicy } from "../../lambda/refresh/retry.js";
 import { runRefresh } from "../../lambda/refresh/workflow.js";
 import type { RefreshResult } from "../../lambda/telemetry/telemetry.js";
-import { startIotPlatform, type IotPlatform, type IotPlatformOptions } from "../../bin/local/iot-platform.js";
+import { startIotPlatform, type IotPlatform, type IotPlatformOptions, type IssuedPair } from "../../bin/local/iot-platform.js";
 import { CapturedTelemetry, createSecret, putAsCurrent, readCurrent, testConfig, uniqueName, type CurrentSecret, type TestSettings } from "./aws.js";
 import { registerSensitive } from "./leak-guard.js";
 import { createStateTable, refresherDeps, type RunnerOptions } from "./refresher.js";
@@ -14,6 +14,18 @@ export const FAST_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 10, maxDel
 let sharedPki: Promise<TestPki> | undefined;
 /** One PKI per test file: generating keys is the slow part. */
 export const testPki = () => (sharedPki ??= createTestPki());
+
+/** A token secret's document holding `pair` as a refresh stores it: expiring at `expiresAt` (epoch ms), issued an hour before. */
+export function storedIotPair(pair: Pick<IssuedPair, "accessToken" | "refreshToken">, expiresAt: number): Record<string, string> {
+  return {
+    accessToken: pair.accessToken,
+    refreshToken: pair.refreshToken,
+    tokenType: "bearer",
+    scope: "default",
+    expiresAt: new Date(expiresAt).toISOString(),
+    refreshedAt: new Date(expiresAt - 3600 * 1000).toISOString(),
+  };
+}
 
 export interface IotFixtureOptions {
   /** Initial token secret value (default `{}`: no pair yet). */
@@ -66,15 +78,7 @@ export class IotFixture {
   pairDocument(secondsLeft: number): Record<string, string> {
     const pair = this.platform.issuePair();
     registerSensitive(pair.accessToken, pair.refreshToken);
-    const expiresAt = Date.now() + secondsLeft * 1000;
-    return {
-      accessToken: pair.accessToken,
-      refreshToken: pair.refreshToken,
-      tokenType: "bearer",
-      scope: "default",
-      expiresAt: new Date(expiresAt).toISOString(),
-      refreshedAt: new Date(expiresAt - 3600 * 1000).toISOString(),
-    };
+    return storedIotPair(pair, Date.now() + secondsLeft * 1000);
   }
 
   /** Replaces the token secret (a plain put, as an operator would) with a valid pair that has `secondsLeft` to live. */
