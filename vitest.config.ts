@@ -9,8 +9,10 @@ export default defineConfig({
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Two cores: files run in parallel; secrets are named per test, so files never share state.
+    // Two files at once (vitest's default on two cores is one): the fleet's simulated hour mostly
+    // waits on its queue's real delays. Secrets are named per test, so files never share state.
     pool: "forks",
+    maxWorkers: 2,
     passWithNoTests: false,
   },
 });
