@@ -6,6 +6,7 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { DUE_INDEX, FLEET_TAG, WRITE_BUDGET_KEY_PREFIX } from "../../lambda/settings.js";
+import { fleetSecretName, type FleetSecretKind } from "../../lambda/fleet/schema.js";
 import { OWN_EVENT_SOURCE, POLICY_CHANGES } from "../token-refresher/policies.js";
 
 /** The run session's credential, as IAM sees it: the one session tag the worker sets when it assumes the run role. */
@@ -55,11 +56,12 @@ export function createRunRole(scope: Construct, access: RunRoleAccess): iam.Role
 }
 
 /** `arn:…:secret:<prefix><fleet>/<session's credential>/<kind>-??????`. */
-function ownSecretArn(stack: Stack, access: RunRoleAccess, kind: "client" | "token"): string {
+function ownSecretArn(stack: Stack, access: RunRoleAccess, kind: FleetSecretKind): string {
   return stack.formatArn({
     service: "secretsmanager",
     resource: "secret",
-    resourceName: `${access.secretNamePrefix}${access.fleetName}/${SESSION_CREDENTIAL}/${kind}-??????`,
+    // Secrets Manager appends `-` and six characters to a secret's name in its ARN.
+    resourceName: `${fleetSecretName({ ...access, credential: SESSION_CREDENTIAL }, kind)}-??????`,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
 }

@@ -36,3 +36,22 @@ export const WRITES_PER_REFRESH = 2;
 export interface WorkMessage {
   readonly credential: string;
 }
+
+/** A fleet credential's two secrets: the client credentials, and the token pair its runs write. */
+export type FleetSecretKind = "client" | "token";
+
+/** What a fleet credential's secret names are made of. */
+export interface FleetCredentialRef {
+  readonly fleetName: string;
+  readonly secretNamePrefix: string;
+  readonly credential: string;
+}
+
+/**
+ * `<secretNamePrefix><fleetName>/<credential>/client` or `…/token` (docs/fleet.md, "Isolation"):
+ * how `fleet add` names the secrets, and, with the session tag for the credential, what the run
+ * role's policy lets a run reach.
+ */
+export function fleetSecretName({ fleetName, secretNamePrefix, credential }: FleetCredentialRef, kind: FleetSecretKind): string {
+  return `${secretNamePrefix}${fleetName}/${credential}/${kind}`;
+}

@@ -6,7 +6,7 @@ import { valueProblem } from "../../../lambda/config/values.js";
 import { CliError } from "../errors.js";
 import type { CliIo } from "../io.js";
 import { runClients, stringOption, writeProtocol, type ParsedArgs, type RunClients } from "../settings.js";
-import { fleetSecretName, type FleetCredentialRef, type FleetSecretKind } from "./secrets.js";
+import { fleetSecretName, type FleetCredentialRef, type FleetSecretKind } from "../../../lambda/fleet/schema.js";
 import type { WriteProtocol } from "../../../lambda/protocol/write-protocol.js";
 import { Registry } from "../../../lambda/fleet/registry.js";
 

@@ -10,23 +10,10 @@ import {
   type SecretsManagerClient,
   type Tag,
 } from "@aws-sdk/client-secrets-manager";
-import { secretGuardStatements, type GuardedSecret } from "../../../infra/token-refresher/secret-guard.js";
+import { secretGuardStatements } from "../../../infra/token-refresher/secret-guard.js";
 import { FLEET_TAG } from "../../../lambda/settings.js";
+import type { FleetCredentialRef, FleetSecretKind } from "../../../lambda/fleet/schema.js";
 
-export type FleetSecretKind = GuardedSecret;
-export const FLEET_SECRET_KINDS: readonly FleetSecretKind[] = ["client", "token"];
-
-/** Where a fleet credential's secrets are: the fleet's name and prefix, and the credential's name. */
-export interface FleetCredentialRef {
-  readonly fleetName: string;
-  readonly secretNamePrefix: string;
-  readonly credential: string;
-}
-
-/** `<secretNamePrefix><fleetName>/<credential>/client` or `…/token`. */
-export function fleetSecretName({ fleetName, secretNamePrefix, credential }: FleetCredentialRef, kind: FleetSecretKind): string {
-  return `${secretNamePrefix}${fleetName}/${credential}/${kind}`;
-}
 
 export function fleetSecretTags({ fleetName, credential }: FleetCredentialRef, kind: FleetSecretKind): Tag[] {
   return [

@@ -14,7 +14,8 @@ import type { Output } from "../../output.js";
 import { FLEET_ADD_CREDENTIAL_FIELDS, stringOption, type ParsedArgs } from "../../settings.js";
 import { credentialRef, fleetProtocol, fleetSettings, sameFleetCommand, secretNames, withFleetClients, type FleetClients, type FleetSettings } from "../../fleet/context.js";
 import { CredentialExistsError, dueShardOf, type Change, type RegisteredSpec } from "../../../../lambda/fleet/registry.js";
-import { attachFleetSecretPolicy, createFleetSecret, deleteFleetSecret, findSecret, type FleetCredentialRef, type FleetPrincipals, type FleetSecretKind } from "../../fleet/secrets.js";
+import { attachFleetSecretPolicy, createFleetSecret, deleteFleetSecret, findSecret, type FleetPrincipals } from "../../fleet/secrets.js";
+import type { FleetCredentialRef, FleetSecretKind } from "../../../../lambda/fleet/schema.js";
 
 export async function fleetAddCommand(args: ParsedArgs, io: CliIo, out: Output): Promise<ExitCode> {
   // Everything the command line and the files say is checked before any AWS call.

@@ -9,7 +9,8 @@ import { flag, type ParsedArgs } from "../../settings.js";
 import type { WriteProtocol } from "../../../../lambda/protocol/write-protocol.js";
 import { credentialOption, credentialRef, fleetProtocol, fleetSettings, sameFleetCommand, secretNames, withFleetClients, type FleetClients } from "../../fleet/context.js";
 import { UnknownCredentialError } from "../../../../lambda/fleet/registry.js";
-import { deleteFleetSecret, findSecret, type FleetSecretKind, type SecretDeletion } from "../../fleet/secrets.js";
+import { deleteFleetSecret, findSecret, type SecretDeletion } from "../../fleet/secrets.js";
+import type { FleetSecretKind } from "../../../../lambda/fleet/schema.js";
 
 interface Step {
   readonly does: string;
