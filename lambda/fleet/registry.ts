@@ -98,13 +98,13 @@ export class UnknownCredentialError extends RefreshError {
   }
 }
 
-/** The due-index partition of a credential: `due#0` … `due#{DUE_SHARDS-1}`, from a hash of its name. */
-export function dueShardOf(credential: string): string {
-  return `due#${createHash("sha256").update(credential).digest().readUInt32BE(0) % DUE_SHARDS}`;
-}
-
-/** Every due-index partition. */
+/** Every due-index partition: `due#0` … `due#{DUE_SHARDS-1}`. */
 export const DUE_SHARD_KEYS: readonly string[] = Array.from({ length: DUE_SHARDS }, (_, shard) => `due#${shard}`);
+
+/** The due-index partition of a credential, from a hash of its name. */
+export function dueShardOf(credential: string): string {
+  return DUE_SHARD_KEYS[createHash("sha256").update(credential).digest().readUInt32BE(0) % DUE_SHARDS]!;
+}
 
 /**
  * The registry table of one fleet. Every write is conditional where two writers could meet: a
