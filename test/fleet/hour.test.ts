@@ -133,7 +133,7 @@ describe("a fleet of 1,000 credentials for a simulated hour", () => {
 
     const lines: Record<string, unknown>[] = [];
     const write = (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>);
-    const scheduler = fleetScheduler(parts, { writeBudgetPerSecond: 20, write });
+    const scheduler = fleetScheduler(parts, { writeBudgetPerSecond: 20, write, awsRequestTimeoutMs: AWS_REQUEST_TIMEOUT_MS });
     const runtime = fleetRuntime(parts.stateTableName, { awsRequestTimeoutMs: AWS_REQUEST_TIMEOUT_MS });
     const { worker } = fleetWorker(parts, runtime, { writeBudgetPerSecond: 20, write, run: { retryPolicy: FAST_RETRY } });
     front.reset({ quota: true });
