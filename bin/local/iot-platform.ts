@@ -1,7 +1,7 @@
 // Simulator of the Huawei IoT northbound ("OceanConnect") authentication API, served over HTTPS with
 // mutual TLS, for tests of the refresher and of token consumers.
 //
-// Contract (../../../shared/seeds/001_4a901b0cc3d77d92.txt, 000_2d1d6f801e84f93e.txt, spec.md):
+// Contract (the IoT API as docs/clients.md calls it, its error codes as docs/design.md#errors lists them):
 //   POST /iocm/app/sec/v1.1.0/login         application/x-www-form-urlencoded  appId, secret
 //   POST /iocm/app/sec/v1.1.0/refreshToken  application/json                   {appId, secret, refreshToken}
 //   → 200 {"accessToken","tokenType":"bearer","expiresIn":3600,"refreshToken","scope":"default"}

@@ -381,9 +381,9 @@ export function specOf(item: RegistryItem): CredentialSpec {
 
 const keyOf = (credential: string): Record<string, AttributeValue> => ({ [REGISTRY_KEY]: { S: credential } });
 
-function marshalSpec(spec: RegisteredSpec): Record<string, AttributeValue> {
+function marshalSpec(registered: RegisteredSpec): Record<string, AttributeValue> {
   return Object.fromEntries(
-    Object.entries(spec).map(([field, value]) => [field, typeof value === "number" ? { N: String(value) } : typeof value === "boolean" ? { BOOL: value } : { S: value }]),
+    Object.entries(registered).map(([field, value]) => [field, typeof value === "number" ? { N: String(value) } : typeof value === "boolean" ? { BOOL: value } : { S: value }]),
   );
 }
 
