@@ -7,14 +7,12 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startIotPlatform, type IotPlatform } from "../../bin/local/iot-platform.js";
+import type { IotPlatform } from "../../bin/local/iot-platform.js";
 import type { TestPki } from "../../bin/local/pki.js";
 import { loadFleetConfig, variableOf } from "../../lambda/config/index.js";
 import { TemplateIam } from "../support/iam-matrix.js";
-import { addIotCredential, createFleetParts, sqsEvent } from "../support/fleet.js";
-import { testPki } from "../support/iot-fixture.js";
+import { addIotCredential, createFleetParts, startFleetPlatform, sqsEvent } from "../support/fleet.js";
 import { registerSensitive } from "../support/leak-guard.js";
-import { uniqueName } from "../support/aws.js";
 import { ENV, fleetStack, resources } from "../infra/support.js";
 
 const WORKER_BUNDLE = new URL("../../dist/fleet/worker/index.mjs", import.meta.url).pathname;
@@ -41,8 +39,7 @@ describe("the shipped worker bundle", () => {
   let pki: TestPki;
   let platform: IotPlatform;
   beforeAll(async () => {
-    pki = await testPki();
-    platform = await startIotPlatform({ pki, appId: uniqueName("unused"), secret: "unused-secret", rateLimit: false });
+    ({ pki, platform } = await startFleetPlatform());
   });
   afterAll(() => platform.close());
 

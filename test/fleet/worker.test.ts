@@ -5,7 +5,7 @@
 import { GetItemCommand, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { STSClient, type AssumeRoleCommandInput } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, describe, expect } from "vitest";
-import { startIotPlatform, type IotPlatform } from "../../bin/local/iot-platform.js";
+import type { IotPlatform } from "../../bin/local/iot-platform.js";
 import type { TestPki } from "../../bin/local/pki.js";
 import { AwsClock } from "../../lambda/clock.js";
 import { WriteBudget } from "../../lambda/fleet/budget.js";
@@ -13,8 +13,8 @@ import { REGISTRY_KEY, WRITE_BUDGET_KEY_PREFIX } from "../../lambda/settings.js"
 import { FAILURE_RETRY_MS, WriteBudgetExhaustedError } from "../../lambda/fleet/worker.js";
 import { createAwsClients } from "../../lambda/aws-clients.js";
 import { uniqueName } from "../support/aws.js";
-import { addIotCredential, createFleetParts, fleetRuntime, fleetWorker, sqsEvent, type FleetParts } from "../support/fleet.js";
-import { FAST_RETRY, testPki } from "../support/iot-fixture.js";
+import { addIotCredential, createFleetParts, startFleetPlatform, fleetRuntime, fleetWorker, sqsEvent, type FleetParts } from "../support/fleet.js";
+import { FAST_RETRY } from "../support/iot-fixture.js";
 import { registerSensitive } from "../support/leak-guard.js";
 import { test } from "../protocol/front.js";
 
@@ -23,8 +23,7 @@ let pki: TestPki;
 let platform: IotPlatform;
 
 beforeAll(async () => {
-  pki = await testPki();
-  platform = await startIotPlatform({ pki, appId: uniqueName("unused"), secret: "unused-secret", rateLimit: false });
+  ({ pki, platform } = await startFleetPlatform());
 });
 afterAll(() => platform.close());
 

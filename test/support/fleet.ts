@@ -12,7 +12,7 @@ import { DUE_INDEX, DUE_SHARD_ATTRIBUTE, NEXT_DUE_AT_ATTRIBUTE, REGISTRY_KEY, RE
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { SQSEvent } from "aws-lambda";
-import type { IotApp, IotPlatform } from "../../bin/local/iot-platform.js";
+import { startIotPlatform, type IotApp, type IotPlatform } from "../../bin/local/iot-platform.js";
 import type { TestPki } from "../../bin/local/pki.js";
 import { createAwsClients } from "../../lambda/aws-clients.js";
 import { AwsClock } from "../../lambda/clock.js";
@@ -23,7 +23,7 @@ import { Telemetry } from "../../lambda/telemetry/telemetry.js";
 import type { AuthServer } from "../oauth2/auth-server.js";
 import { secretsClient, uniqueName } from "./aws.js";
 import { createStateTable } from "./refresher.js";
-import { storedIotPair } from "./iot-fixture.js";
+import { storedIotPair, testPki } from "./iot-fixture.js";
 
 export const ACCOUNT = "123456789012";
 
@@ -230,6 +230,12 @@ export async function createFleetParts(endpoint?: string): Promise<FleetParts> {
 /** A fleet function's runtime settings for tests, built by the product's builder: fast timeouts, no events unless given. */
 export function fleetRuntime(stateTableName: string, overrides: Partial<Record<keyof RuntimeSettings, unknown>> = {}): RuntimeSettings {
   return runtimeSettings({ stateTableName, httpTimeoutMs: 2_000, runBudgetMs: 8_000, leaseSeconds: 30, awsRequestTimeoutMs: 2_000, eventBusName: "", ...overrides });
+}
+
+/** The IoT simulator of a fleet test, with the suite's PKI: its apps come from `addIotCredential`; its own is never used. */
+export async function startFleetPlatform(): Promise<{ pki: TestPki; platform: IotPlatform }> {
+  const pki = await testPki();
+  return { pki, platform: await startIotPlatform({ pki, appId: uniqueName("unused"), secret: "unused-secret", rateLimit: false }) };
 }
 
 /** A registered credential's names. */
